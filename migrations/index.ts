@@ -1,0 +1,16 @@
+/**
+ * The sidecar's migrations, listed explicitly (no directory scan) so they run the same from
+ * TypeScript sources and from the compiled dist/. Knex records them in
+ * google_integration_sidecar.knex_migrations.
+ */
+import type { Knex } from 'knex';
+import * as standaloneCredentialsTable from './20261125_01_standalone_credentials_table.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ['20261125_01_standalone_credentials_table', standaloneCredentialsTable],
+];

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The main job, offline, with embedded defaults: a Tryton database with google_integration
+# activated, trytond serving it, and the sidecar serving that database. Ctrl-C stops everything.
+# Override with DEMO_DATABASE, DEMO_POSTGRES_URI, DEMO_TRYTON_PORT, DEMO_SIDECAR_PORT.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DATABASE="${DEMO_DATABASE:-google_demo}"
+POSTGRES_URI="${DEMO_POSTGRES_URI:-postgresql://postgres@127.0.0.1:5432/}"
+TRYTON_PORT="${DEMO_TRYTON_PORT:-8000}"
+SIDECAR_PORT="${DEMO_SIDECAR_PORT:-8765}"
+STATE="$ROOT/.cache/demo"
+mkdir -p "$STATE" && chmod 700 "$STATE"
+
+[[ -n "${DEMO_POSTGRES_URI:-}" ]] || bash scripts/ensure-postgres.sh
+bash scripts/python-env.sh
+[[ -f dist/src/cli.js ]] || npm run --silent build
+
+# Secrets are made once per checkout and kept out of git (.cache/ is ignored).
+if [[ ! -f "$STATE/secrets.env" ]]; then
+  umask 077
+  {
+    echo "SIDECAR_API_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
+    echo "SIDECAR_ENCRYPTION_KEYS=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')"
+  } > "$STATE/secrets.env"
+fi
+set -a; source "$STATE/secrets.env"; set +a
+
+cat > "$STATE/trytond.conf" <<CONF
+[database]
+uri = $POSTGRES_URI
+[web]
+listen = 127.0.0.1:$TRYTON_PORT
+[google_integration]
+sidecar_url = http://127.0.0.1:$SIDECAR_PORT
+sidecar_public_url = http://127.0.0.1:$SIDECAR_PORT
+sidecar_api_key = $SIDECAR_API_KEY
+CONF
+chmod 600 "$STATE/trytond.conf"
+
+psql_admin() { psql "${POSTGRES_URI%/}/postgres" -XtAq "$@"; }
+if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != 1 ]]; then
+  psql_admin -c "CREATE DATABASE \"$DATABASE\""
+fi
+if [[ "$(psql "${POSTGRES_URI%/}/$DATABASE" -XtAq -c "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null)" != activated ]]; then
+  echo "demo: activating google_integration on $DATABASE (admin / admin)"
+  printf 'admin\n' > "$STATE/admin-password"
+  TRYTONPASSFILE="$STATE/admin-password" .venv/bin/trytond-admin -c "$STATE/trytond.conf" -d "$DATABASE" \
+    --email admin@example.com -u google_integration --activate-dependencies
+fi
+
+export DATABASE_URI="$POSTGRES_URI" SIDECAR_DATABASES="$DATABASE" SIDECAR_PORT SIDECAR_HOST=127.0.0.1 \
+  SIDECAR_PUBLIC_URL="http://127.0.0.1:$SIDECAR_PORT"
+node bin/tryton-google.js migrate --database "$DATABASE"
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 0' INT TERM
+.venv/bin/trytond -c "$STATE/trytond.conf" & pids+=($!)
+node bin/tryton-google.js serve & pids+=($!)
+cat <<INFO
+demo: trytond  http://127.0.0.1:$TRYTON_PORT/  database "$DATABASE", user admin / admin
+demo: sidecar  http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
+demo: Ctrl-C stops both
+INFO
+wait -n "${pids[@]}"
+kill "${pids[@]}" 2>/dev/null || true
+wait

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's test command (README, `npm test`): the sidecar's TypeScript tests (vitest, real
+# PostgreSQL, real trytond for the schema-parity test) and the Tryton module's tests (ModuleTestCase
+# and proteus scenarios on PostgreSQL). Ends with one summary line: "total: N passed, N failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mkdir -p .cache
+
+bash scripts/python-env.sh || exit 1
+npm run --silent build || exit 1
+
+echo "== TypeScript tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json
+ts_status=$?
+read -r ts_passed ts_failed ts_skipped < <(node -e '
+  try {
+    const r = JSON.parse(require("fs").readFileSync(".cache/vitest.json", "utf8"));
+    console.log(r.numPassedTests, r.numFailedTests + (r.numFailedTestSuites || 0), r.numPendingTests + r.numTodoTests);
+  } catch { console.log(0, 1, 0); }')
+
+echo "== Tryton module tests (trytond 8.0 on PostgreSQL)"
+bash scripts/test-tryton.sh | tee .cache/tryton-tests.log
+py_status=${PIPESTATUS[0]}
+read -r py_passed py_failed py_skipped < <(tail -n 1 .cache/tryton-tests.log |
+  sed -nE 's/^tryton: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/p' | awk '{print $1, $2, ($3 == "" ? 0 : $3)}')
+py_passed=${py_passed:-0}; py_failed=${py_failed:-1}; py_skipped=${py_skipped:-0}
+
+echo "typescript: ${ts_passed} passed, ${ts_failed} failed, ${ts_skipped} skipped"
+echo "tryton: ${py_passed} passed, ${py_failed} failed, ${py_skipped} skipped"
+failed=$((ts_failed + py_failed))
+if [[ $ts_status -ne 0 || $py_status -ne 0 ]] && [[ $failed -eq 0 ]]; then failed=1; fi
+echo "total: $((ts_passed + py_passed)) passed, ${failed} failed, $((ts_skipped + py_skipped)) skipped"
+[[ $failed -eq 0 ]]

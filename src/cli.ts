@@ -1,0 +1,92 @@
+/**
+ * `tryton-google`: the sidecar's command line.
+ *   serve                      start the sidecar from the environment
+ *   migrate [--database NAME]  apply migrations to NAME (repeatable) or to every SIDECAR_DATABASES entry
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { isValidDatabaseName } from './db/database-name.js';
+import { migrateLatest } from './db/migrate.js';
+import { createKnex } from './db/pools.js';
+import { createLogger } from './log.js';
+import { startSidecar } from './main.js';
+
+const USAGE = `usage: tryton-google <command> [options]
+
+commands:
+  serve                       start the sidecar (configuration from the environment)
+  migrate [--database NAME]   apply the sidecar's migrations to NAME (repeatable);
+                              without --database, to every database in SIDECAR_DATABASES
+  help                        show this text
+`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig(process.env, 'serve');
+  const logger = createLogger(config.logLevel);
+  const sidecar = await startSidecar(config, logger);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'signal received');
+      sidecar.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+async function migrate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { database: { type: 'string', multiple: true } } });
+  const config = loadConfig(process.env, 'database');
+  const logger = createLogger(config.logLevel);
+  const names = values.database ?? config.databases ?? [];
+  if (names.length === 0) {
+    throw new UsageError('migrate needs --database NAME or SIDECAR_DATABASES');
+  }
+  const bad = names.filter((name) => !isValidDatabaseName(name));
+  if (bad.length > 0) throw new UsageError(`invalid database name(s): ${bad.join(', ')}`);
+  for (const name of names) {
+    const knex = createKnex(config.databaseUri, name, { max: 1 });
+    try {
+      const applied = await migrateLatest(knex);
+      logger.info({ database: name, applied }, applied.length ? 'migrations applied' : 'already up to date');
+    } finally {
+      await knex.destroy();
+    }
+  }
+}
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return migrate(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`tryton-google: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+    process.stderr.write(`tryton-google: ${error.message}\n\n${USAGE}`);
+    process.exit(64); // EX_USAGE
+  }
+  process.stderr.write(`tryton-google: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+/** `credentials.status`: what Tryton shows about a credential, read straight from its row. */
+import type { Knex } from 'knex';
+import { type CredentialState, findCredentialStatus } from '../db/credentials-repository.js';
+import { ErrorType, SidecarError } from '../errors.js';
+
+export interface CredentialStatus {
+  readonly state: CredentialState;
+  readonly token_expiry: string | null;
+  readonly account_email: string | null;
+  readonly granted_scopes: string[];
+  readonly last_error: string | null;
+  readonly last_sync: string | null;
+}
+
+export async function credentialStatus(knex: Knex, credentialId: number): Promise<CredentialStatus> {
+  const row = await findCredentialStatus(knex, credentialId);
+  if (!row) throw credentialNotFound(credentialId);
+  return {
+    state: row.state,
+    token_expiry: row.token_expiry?.toISOString() ?? null,
+    account_email: row.account_email,
+    granted_scopes: splitScopes(row.granted_scopes),
+    last_error: row.last_error,
+    last_sync: row.last_sync?.toISOString() ?? null,
+  };
+}
+
+export function credentialNotFound(credentialId: number): SidecarError {
+  return new SidecarError(ErrorType.CredentialNotFound, `credential ${credentialId} does not exist`, {
+    credential_id: credentialId,
+  });
+}
+
+/** Scopes are stored space-separated, as OAuth 2.0 writes them (RFC 6749 section 3.3). */
+export function splitScopes(scopes: string | null): string[] {
+  return (scopes ?? '').split(/\s+/).filter((scope) => scope !== '');
+}

@@ -1,0 +1,90 @@
+/**
+ * One Knex pool per Tryton database, created on first use and closed on shutdown. The server part
+ * of the connection comes from DATABASE_URI (as in trytond's `[database] uri`); the database name
+ * comes with each request and has been validated before it reaches here.
+ */
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+// Tryton stores naive UTC timestamps; pg would read them in the process's local time zone.
+const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMP_WITHOUT_TIME_ZONE && format !== 'binary') {
+      return (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
+    }
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PoolOptions {
+  readonly max?: number;
+  /** Where Knex's own messages go; connection failures are also raised to the caller, who reports them. */
+  readonly logger?: Logger;
+}
+
+/** Builds the connection string for `database` on the server named by `databaseUri`. */
+export function connectionStringFor(databaseUri: string, database: string): string {
+  const url = new URL(databaseUri);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+export function createKnex(databaseUri: string, database: string, options: PoolOptions = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: connectionStringFor(databaseUri, database),
+      application_name: 'tryton-google-sidecar',
+      types,
+    } as Knex.PgConnectionConfig,
+    pool: { min: 0, max: options.max ?? 10, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 10_000,
+    log: knexLog(options.logger),
+  });
+}
+
+function knexLog(logger: Logger | undefined): Knex.Logger {
+  const toText = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message) => logger?.debug({ knex: toText(message) }, 'knex warning'),
+    error: (message) => logger?.debug({ knex: toText(message) }, 'knex error'),
+    deprecate: (method, alternative) => logger?.debug({ method, alternative }, 'knex deprecation'),
+    debug: () => {},
+  };
+}
+
+export class DatabasePools {
+  private readonly pools = new Map<string, Knex>();
+  private closed = false;
+
+  constructor(
+    private readonly databaseUri: string,
+    private readonly options: PoolOptions = {},
+  ) {}
+
+  get(database: string): Knex {
+    if (this.closed) throw new Error('database pools are closed');
+    let pool = this.pools.get(database);
+    if (!pool) {
+      pool = createKnex(this.databaseUri, database, this.options);
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  /** Drops the pool of a database that turned out not to be served, so unknown names hold nothing. */
+  async discard(database: string): Promise<void> {
+    const pool = this.pools.get(database);
+    this.pools.delete(database);
+    await pool?.destroy();
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The HTTP surface of the sidecar (express 5): health, JSON-RPC and, later, the OAuth callback.
+ * Everything it needs arrives from main.ts; it reads no configuration of its own.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { JSONRPCServer } from 'json-rpc-2.0';
+import type { RpcContext } from '../rpc/context.js';
+import { healthRoutes } from './health-routes.js';
+import { requestLog } from './request-log.js';
+import { rpcRoute } from './rpc-route.js';
+
+export interface AppDependencies {
+  readonly apiKey: string;
+  readonly rpcServer: JSONRPCServer<RpcContext>;
+  readonly context: RpcContext;
+  readonly readinessDatabase: string;
+}
+
+export function createApp({ apiKey, rpcServer, context, readinessDatabase }: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestLog(context.logger));
+  app.use(healthRoutes(context.databases, readinessDatabase));
+  app.use(rpcRoute(rpcServer, apiKey, context));
+  app.use((_request, response) => {
+    response.status(404).json({ error: 'not found' });
+  });
+  const onError: ErrorRequestHandler = (error, _request, response, _next) => {
+    const status = typeof error?.status === 'number' && error.status < 500 ? error.status : 500;
+    if (status >= 500)
+      context.logger.error({ err: { name: error?.name, message: error?.message } }, 'request failed');
+    if (status === 413 || status === 400) {
+      response
+        .status(status)
+        .json({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } });
+      return;
+    }
+    response.status(status).json({ error: status >= 500 ? 'internal error' : 'bad request' });
+  };
+  app.use(onError);
+  return app;
+}

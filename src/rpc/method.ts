@@ -1,0 +1,18 @@
+/**
+ * The shape of one JSON-RPC method: a name, a summary for rpc.discover, a zod schema for its named
+ * params, and a handler that receives them already validated.
+ */
+import type { z } from 'zod';
+import type { RpcContext } from './context.js';
+
+export interface RpcMethod<Params extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly summary: string;
+  readonly params: Params;
+  readonly handler: (params: z.infer<Params>, context: RpcContext) => Promise<unknown>;
+}
+
+/** Keeps the handler's parameter type tied to its schema. */
+export function defineMethod<Params extends z.ZodType>(method: RpcMethod<Params>): RpcMethod<Params> {
+  return method;
+}

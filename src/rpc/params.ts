@@ -1,0 +1,16 @@
+/** zod schemas for the parameters every JSON-RPC method shares; validation happens here only. */
+import { z } from 'zod';
+import { isValidDatabaseName } from '../db/database-name.js';
+
+export const database = z
+  .string({ error: 'must be a database name' })
+  .refine(isValidDatabaseName, { error: 'is not a valid database name' })
+  .describe('Name of the Tryton database the credential lives in');
+
+export const credentialId = z
+  .number({ error: 'must be an integer id' })
+  .int({ error: 'must be an integer id' })
+  .positive({ error: 'must be a positive id' })
+  .describe('id of the google_integration.google_credentials record');
+
+export const credentialParams = z.strictObject({ database, credential_id: credentialId });

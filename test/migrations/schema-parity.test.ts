@@ -1,0 +1,75 @@
+/**
+ * The standalone migration must create the very table trytond 8.0 creates for
+ * google_integration.google_credentials, so the sidecar may start first and the module be activated
+ * later (or the reverse). Database A: trytond-admin activates the module. Database B: the sidecar's
+ * migrations. Then trytond-admin activates the module on B too.
+ */
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateLatest } from '../../src/db/migrate.js';
+import { cloneDatabase, connect, createDatabase, dropDatabase, uniqueName } from '../support/postgres.js';
+import { activateModule, trytonTemplate } from '../support/tryton.js';
+
+const TABLE = 'google_integration_google_credentials';
+
+async function columns(knex: Knex) {
+  const result = await knex.raw(
+    `SELECT column_name, data_type, character_maximum_length, numeric_precision, datetime_precision,
+            is_nullable, column_default
+       FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ?
+      ORDER BY column_name`,
+    [TABLE],
+  );
+  return result.rows as Array<Record<string, unknown>>;
+}
+
+describe('standalone credentials table', () => {
+  let tryton: string;
+  let standalone: string;
+  beforeAll(async () => {
+    tryton = await cloneDatabase(await trytonTemplate(), 'gi_test_parity_a');
+    standalone = uniqueName('gi_test_parity_b');
+    await createDatabase(standalone);
+  });
+  afterAll(async () => {
+    await dropDatabase(tryton);
+    await dropDatabase(standalone);
+  });
+
+  it('has the same columns, types, nullability and defaults as trytond creates', async () => {
+    const a = connect(tryton);
+    const b = connect(standalone);
+    try {
+      expect(await migrateLatest(b)).toEqual(['20261125_01_standalone_credentials_table']);
+      const fromTryton = await columns(a);
+      expect(fromTryton.length).toBeGreaterThan(20);
+      expect(await columns(b)).toEqual(fromTryton);
+      // Where Tryton's table already exists the migration leaves it alone.
+      expect(await migrateLatest(a)).toEqual(['20261125_01_standalone_credentials_table']);
+      expect(await columns(a)).toEqual(fromTryton);
+    } finally {
+      await a.destroy();
+      await b.destroy();
+    }
+  });
+
+  it('lets trytond-admin activate the module on the migrated database afterwards', async () => {
+    const before = connect(standalone);
+    await before(TABLE).insert({ name: 'made before activation', state: 'without_authorization' });
+    const expected = await columns(before);
+    await before.destroy();
+
+    await activateModule(standalone);
+
+    const activated = connect(standalone);
+    try {
+      const module = await activated('ir_module').where({ name: 'google_integration' }).first('state');
+      expect(module?.state).toBe('activated');
+      expect(await columns(activated)).toEqual(expected);
+      expect(await activated(TABLE).pluck('name')).toEqual(['made before activation']);
+    } finally {
+      await activated.destroy();
+    }
+  });
+});
