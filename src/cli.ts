@@ -2,9 +2,15 @@
  * `tryton-google`: the sidecar's command line.
  *   serve                      start the sidecar from the environment
  *   migrate [--database NAME]  apply migrations to NAME (repeatable) or to every SIDECAR_DATABASES entry
+ *   rotate-keys [--database NAME]  re-encrypt every token under the current key
+ *   emulator --port N          the offline Google (src/emulator)
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import type { Knex } from 'knex';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { rotateKeys } from './credentials/rotate-keys.js';
+import { TokenCipher } from './crypto/token-cipher.js';
+import { runEmulatorCommand } from './emulator/cli.js';
 import { isValidDatabaseName } from './db/database-name.js';
 import { migrateLatest } from './db/migrate.js';
 import { createKnex } from './db/pools.js';
@@ -17,6 +23,11 @@ commands:
   serve                       start the sidecar (configuration from the environment)
   migrate [--database NAME]   apply the sidecar's migrations to NAME (repeatable);
                               without --database, to every database in SIDECAR_DATABASES
+  rotate-keys [--database NAME]
+                              re-encrypt tokens under the first SIDECAR_ENCRYPTION_KEYS key;
+                              databases chosen as for migrate
+  emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI]...
+                              run the offline Google emulator (OAuth2; for tests and development)
   help                        show this text
 `;
 
@@ -38,25 +49,45 @@ async function serve(): Promise<void> {
   }
 }
 
-async function migrate(args: string[]): Promise<void> {
+/** Runs `work` on each database named by --database (repeatable) or, without it, SIDECAR_DATABASES. */
+async function eachDatabase(
+  command: string,
+  args: string[],
+  config: Config,
+  work: (knex: Knex, database: string) => Promise<void>,
+): Promise<void> {
   const { values } = parseArgs({ args, options: { database: { type: 'string', multiple: true } } });
-  const config = loadConfig(process.env, 'database');
-  const logger = createLogger(config.logLevel);
   const names = values.database ?? config.databases ?? [];
-  if (names.length === 0) {
-    throw new UsageError('migrate needs --database NAME or SIDECAR_DATABASES');
-  }
+  if (names.length === 0) throw new UsageError(`${command} needs --database NAME or SIDECAR_DATABASES`);
   const bad = names.filter((name) => !isValidDatabaseName(name));
   if (bad.length > 0) throw new UsageError(`invalid database name(s): ${bad.join(', ')}`);
   for (const name of names) {
     const knex = createKnex(config.databaseUri, name, { max: 1 });
     try {
-      const applied = await migrateLatest(knex);
-      logger.info({ database: name, applied }, applied.length ? 'migrations applied' : 'already up to date');
+      await work(knex, name);
     } finally {
       await knex.destroy();
     }
   }
+}
+
+async function migrate(args: string[]): Promise<void> {
+  const config = loadConfig(process.env, 'database');
+  const logger = createLogger(config.logLevel);
+  await eachDatabase('migrate', args, config, async (knex, database) => {
+    const applied = await migrateLatest(knex);
+    logger.info({ database, applied }, applied.length ? 'migrations applied' : 'already up to date');
+  });
+}
+
+async function rotate(args: string[]): Promise<void> {
+  const config = loadConfig(process.env, 'serve');
+  const logger = createLogger(config.logLevel);
+  const cipher = new TokenCipher(config.encryptionKeys);
+  await eachDatabase('rotate-keys', args, config, async (knex, database) => {
+    const { rows, values } = await rotateKeys(cipher, knex);
+    logger.info({ database, rows, values, key: cipher.currentKeyId }, 'keys rotated');
+  });
 }
 
 class UsageError extends Error {}
@@ -68,6 +99,10 @@ async function run(argv: string[]): Promise<void> {
       return serve();
     case 'migrate':
       return migrate(rest);
+    case 'rotate-keys':
+      return rotate(rest);
+    case 'emulator':
+      return runEmulatorCommand(rest, process.env);
     case 'help':
     case '--help':
     case '-h':

@@ -74,6 +74,16 @@ const envSchema = z.object({
     .default(8765),
   SIDECAR_ENCRYPTION_KEYS: encryptionKeys,
   SIDECAR_DATABASES: databaseList.optional(),
+  SIDECAR_REFRESH_INTERVAL: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(1, { error: 'must be at least 1 second' })
+    .max(3600)
+    .default(60),
+  SIDECAR_REFRESH_AHEAD: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0)
+    .max(3000, { error: 'must be at most 3000 seconds (Google tokens live one hour)' })
+    .default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_AUTH_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_AUTH_URL),
   GOOGLE_TOKEN_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL),
@@ -92,6 +102,8 @@ export interface Config {
   /** When set, the only databases served; otherwise any database holding the module's table. */
   readonly databases: readonly string[] | undefined;
   readonly logLevel: string;
+  /** Background refresh: how often to look, and how long before expiry a token is refreshed. */
+  readonly refresh: { readonly intervalSeconds: number; readonly aheadSeconds: number };
   readonly google: {
     readonly authUrl: string;
     readonly tokenUrl: string;
@@ -134,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
     encryptionKeys: value.SIDECAR_ENCRYPTION_KEYS ?? [],
     databases: value.SIDECAR_DATABASES,
     logLevel: value.LOG_LEVEL ?? 'info',
+    refresh: { intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60, aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300 },
     google: {
       authUrl: value.GOOGLE_AUTH_URL ?? GOOGLE_DEFAULTS.GOOGLE_AUTH_URL,
       tokenUrl: value.GOOGLE_TOKEN_URL ?? GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL,

@@ -10,6 +10,9 @@ export const ErrorType = {
   AuthorizationExpired: 'authorization_expired',
   GoogleUnavailable: 'google_unavailable',
   DatabaseUnavailable: 'database_unavailable',
+  CredentialIncomplete: 'credential_incomplete',
+  ScopeNotGranted: 'scope_not_granted',
+  GoogleRejected: 'google_rejected',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -21,6 +24,9 @@ export const ERROR_CODES: Readonly<Record<ErrorType, number>> = {
   authorization_expired: -32004,
   google_unavailable: -32005,
   database_unavailable: -32006,
+  credential_incomplete: -32007,
+  scope_not_granted: -32008,
+  google_rejected: -32009,
 };
 
 export class SidecarError extends Error {

@@ -1,29 +1,49 @@
 /**
- * The composition root: wires configuration, database pools, the JSON-RPC server and HTTP, and owns
- * graceful shutdown. The only module that turns a Config into running parts.
+ * The composition root: wires configuration, database pools, the credential operations, the
+ * JSON-RPC server, HTTP and the background refresher, and owns graceful shutdown. The only module
+ * that turns a Config into running parts.
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import type { CredentialContext } from './credentials/context.js';
+import { TokenCipher } from './crypto/token-cipher.js';
+import { migrateLatest } from './db/migrate.js';
 import { DatabasePools } from './db/pools.js';
 import { ServedDatabases } from './db/served-databases.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
+import { GoogleOAuth } from './oauth/google-client.js';
+import { StateTokens } from './oauth/state-token.js';
 import { createRpcServer } from './rpc/server.js';
+import { TokenRefresher } from './scheduler/token-refresher.js';
 
 export interface RunningSidecar {
   readonly url: string;
   readonly server: Server;
+  readonly refresher: TokenRefresher;
   close(): Promise<void>;
 }
 
+/** How long a consent request waits for its callback (DESIGN.md: 10 minutes). */
+export const AUTHORIZATION_TTL_SECONDS = 600;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const pools = new DatabasePools(config.databaseUri, { logger });
-  const databases = new ServedDatabases(pools, config.databases);
-  const context = { databases, logger };
+  const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex) => {
+    await migrateLatest(knex);
+  });
+  const credentials: CredentialContext = {
+    cipher: new TokenCipher(config.encryptionKeys),
+    google: new GoogleOAuth(config.google),
+    states: new StateTokens(config.encryptionKeys),
+    logger,
+    now: () => new Date(),
+    authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
+  };
+  const context = { databases, credentials, logger };
   const app = createApp({
     apiKey: config.apiKey,
     rpcServer: createRpcServer(logger),
@@ -34,6 +54,12 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const refresher = new TokenRefresher(credentials, {
+    ...config.refresh,
+    databases: () => databases.names(),
+    open: (database) => databases.open(database),
+  });
+  refresher.start();
   logger.info({ url, databases: config.databases ?? 'any with google_integration' }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
@@ -43,14 +69,14 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
+      await Promise.all([closed, refresher.stop()]);
       clearTimeout(timer);
       await pools.closeAll();
       logger.info('shut down');
     })();
     return closing;
   };
-  return { url, server, close };
+  return { url, server, refresher, close };
 }
 
 /** /readyz probes the database named in DATABASE_URI's path, or the server's `postgres` database. */

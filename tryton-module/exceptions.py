@@ -9,15 +9,39 @@ class RedirectURIError(ValidationError):
     pass
 
 
+class AuthorizeError(UserError):
+    "The credentials can not be sent to Google's consent page"
+
+
 class SidecarError(UserError):
     "The sidecar could not be reached or answered with an error"
 
 
 class SidecarConfigurationError(SidecarError):
-    "[google_integration] sidecar_url or sidecar_api_key is missing"
+    "An option of the [google_integration] section is missing or invalid"
+
+
+class SidecarUnreachableError(SidecarError):
+    "No JSON-RPC answer: refused, timed out, or not JSON"
+
+
+class SidecarUnauthenticatedError(SidecarError):
+    "The sidecar refused sidecar_api_key"
+
+
+class DatabaseNotServedError(SidecarError):
+    pass
+
+
+class DatabaseUnavailableError(SidecarError):
+    pass
 
 
 class CredentialNotFoundError(SidecarError):
+    pass
+
+
+class CredentialIncompleteError(SidecarError):
     pass
 
 
@@ -30,4 +54,8 @@ class AuthorizationExpiredError(SidecarError):
 
 
 class GoogleUnavailableError(SidecarError):
+    pass
+
+
+class ScopeNotGrantedError(SidecarError):
     pass

@@ -1,7 +1,8 @@
 /** `credentials.status`: what Tryton shows about a credential, read straight from its row. */
 import type { Knex } from 'knex';
-import { type CredentialState, findCredentialStatus } from '../db/credentials-repository.js';
-import { ErrorType, SidecarError } from '../errors.js';
+import { type CredentialState, findCredential } from '../db/credentials-repository.js';
+import { splitScopes } from '../oauth/scopes.js';
+import { credentialNotFound } from './errors.js';
 
 export interface CredentialStatus {
   readonly state: CredentialState;
@@ -13,7 +14,7 @@ export interface CredentialStatus {
 }
 
 export async function credentialStatus(knex: Knex, credentialId: number): Promise<CredentialStatus> {
-  const row = await findCredentialStatus(knex, credentialId);
+  const row = await findCredential(knex, credentialId);
   if (!row) throw credentialNotFound(credentialId);
   return {
     state: row.state,
@@ -23,15 +24,4 @@ export async function credentialStatus(knex: Knex, credentialId: number): Promis
     last_error: row.last_error,
     last_sync: row.last_sync?.toISOString() ?? null,
   };
-}
-
-export function credentialNotFound(credentialId: number): SidecarError {
-  return new SidecarError(ErrorType.CredentialNotFound, `credential ${credentialId} does not exist`, {
-    credential_id: credentialId,
-  });
-}
-
-/** Scopes are stored space-separated, as OAuth 2.0 writes them (RFC 6749 section 3.3). */
-export function splitScopes(scopes: string | null): string[] {
-  return (scopes ?? '').split(/\s+/).filter((scope) => scope !== '');
 }

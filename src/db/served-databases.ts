@@ -16,11 +16,17 @@ const UNKNOWN_DATABASE = '3D000';
 
 export class ServedDatabases {
   private readonly servedUntil = new Map<string, number>();
+  private readonly prepared = new Map<string, Promise<void>>();
 
+  /**
+   * `prepare` runs once per database and process before its first use (the sidecar's migrations:
+   * idempotent and locked by Knex, so replicas may race).
+   */
   constructor(
     private readonly pools: DatabasePools,
     private readonly allowList: readonly string[] | undefined,
     private readonly now: () => number = Date.now,
+    private readonly prepare: (knex: Knex) => Promise<void> = async () => {},
   ) {}
 
   /** The pool of `database`, or a `database_not_served` error that names no internal detail. */
@@ -28,7 +34,7 @@ export class ServedDatabases {
     if (!isValidDatabaseName(database)) throw notServed(database);
     if (this.allowList && !this.allowList.includes(database)) throw notServed(database);
     const knex = this.pools.get(database);
-    if (this.allowList || (this.servedUntil.get(database) ?? 0) > this.now()) return knex;
+    if (this.allowList || (this.servedUntil.get(database) ?? 0) > this.now()) return this.ready(database, knex);
     let reason: string | undefined;
     try {
       const shape = await inspectDatabase(knex);
@@ -49,7 +55,30 @@ export class ServedDatabases {
       throw notServed(database, reason);
     }
     this.servedUntil.set(database, this.now() + SERVED_TTL_MS);
+    return this.ready(database, knex);
+  }
+
+  private async ready(database: string, knex: Knex): Promise<Knex> {
+    let preparing = this.prepared.get(database);
+    if (!preparing) {
+      preparing = this.prepare(knex);
+      this.prepared.set(database, preparing);
+      preparing.catch(() => this.prepared.delete(database));
+    }
+    try {
+      await preparing;
+    } catch (error) {
+      throw new SidecarError(ErrorType.DatabaseUnavailable, `database "${database}" could not be prepared`, {
+        database,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
     return knex;
+  }
+
+  /** The databases background work looks at: the allow-list, or every database served so far. */
+  names(): readonly string[] {
+    return this.allowList ?? [...this.servedUntil.keys()];
   }
 
   /** Readiness: every allow-listed database (or the server itself) answers a query. */

@@ -1,10 +1,11 @@
 /**
- * The HTTP surface of the sidecar (express 5): health, JSON-RPC and, later, the OAuth callback.
+ * The HTTP surface of the sidecar (express 5): health, JSON-RPC and the OAuth callback.
  * Everything it needs arrives from main.ts; it reads no configuration of its own.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { JSONRPCServer } from 'json-rpc-2.0';
 import type { RpcContext } from '../rpc/context.js';
+import { callbackRoutes } from './callback-route.js';
 import { healthRoutes } from './health-routes.js';
 import { requestLog } from './request-log.js';
 import { rpcRoute } from './rpc-route.js';
@@ -23,6 +24,7 @@ export function createApp({ apiKey, rpcServer, context, readinessDatabase }: App
   app.use(requestLog(context.logger));
   app.use(healthRoutes(context.databases, readinessDatabase));
   app.use(rpcRoute(rpcServer, apiKey, context));
+  app.use(callbackRoutes(context.databases, context.credentials));
   app.use((_request, response) => {
     response.status(404).json({ error: 'not found' });
   });

@@ -1,8 +1,10 @@
-/** What a JSON-RPC handler may use: the served databases and the logger. Built once in main.ts. */
+/** What a JSON-RPC handler may use. Built once in main.ts. */
+import type { CredentialContext } from '../credentials/context.js';
 import type { ServedDatabases } from '../db/served-databases.js';
 import type { Logger } from '../log.js';
 
 export interface RpcContext {
   readonly databases: ServedDatabases;
+  readonly credentials: CredentialContext;
   readonly logger: Logger;
 }

@@ -1,6 +1,6 @@
 /**
- * The shape of one JSON-RPC method: a name, a summary for rpc.discover, a zod schema for its named
- * params, and a handler that receives them already validated.
+ * The shape of one JSON-RPC method: a name, a summary and a result schema for rpc.discover, a zod
+ * schema for its named params, and a handler that receives them already validated.
  */
 import type { z } from 'zod';
 import type { RpcContext } from './context.js';
@@ -9,6 +9,9 @@ export interface RpcMethod<Params extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly summary: string;
   readonly params: Params;
+  readonly result: z.ZodType;
+  /** The data.type values of the domain errors the method may answer. */
+  readonly errors: readonly string[];
   readonly handler: (params: z.infer<Params>, context: RpcContext) => Promise<unknown>;
 }
 

@@ -4,13 +4,29 @@
  * errors, -32603 (logged, never detailed to the caller) for anything unexpected.
  */
 import { JSONRPCErrorCode, JSONRPCErrorException, type JSONRPCID, JSONRPCServer } from 'json-rpc-2.0';
+import packageJson from '../../package.json' with { type: 'json' };
 import { ERROR_CODES, SidecarError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RpcContext } from './context.js';
 import type { RpcMethod } from './method.js';
-import { credentialsStatus } from './methods/credentials-status.js';
+import {
+  credentialsGetAccessToken,
+  credentialsRefresh,
+  credentialsRequestAuthorization,
+  credentialsRevoke,
+  credentialsStatus,
+} from './methods/credentials.js';
+import { discoverMethod } from './methods/discover.js';
 
-export const METHODS: readonly RpcMethod[] = [credentialsStatus];
+
+export const METHODS: readonly RpcMethod[] = [
+  credentialsRequestAuthorization,
+  credentialsGetAccessToken,
+  credentialsRefresh,
+  credentialsRevoke,
+  credentialsStatus,
+  discoverMethod(() => METHODS, packageJson.version),
+];
 
 export function createRpcServer(
   logger: Logger,
@@ -23,8 +39,10 @@ export function createRpcServer(
     },
   });
   for (const method of methods) {
-    server.addMethod(method.name, async (params, context) => {
-      if (params === undefined || params === null || Array.isArray(params) || typeof params !== 'object') {
+    server.addMethod(method.name, async (given, context) => {
+      // Omitted params are an empty object (JSON-RPC 2.0 section 4.2); positional ones are refused.
+      const params = given ?? {};
+      if (Array.isArray(params) || typeof params !== 'object') {
         throw invalidParams([{ path: '', message: 'params must be an object of named parameters' }]);
       }
       const parsed = method.params.safeParse(params);

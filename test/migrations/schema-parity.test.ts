@@ -41,12 +41,12 @@ describe('standalone credentials table', () => {
     const a = connect(tryton);
     const b = connect(standalone);
     try {
-      expect(await migrateLatest(b)).toEqual(['20261125_01_standalone_credentials_table']);
+      expect(await migrateLatest(b)).toContain('20261125_01_standalone_credentials_table');
       const fromTryton = await columns(a);
       expect(fromTryton.length).toBeGreaterThan(20);
       expect(await columns(b)).toEqual(fromTryton);
       // Where Tryton's table already exists the migration leaves it alone.
-      expect(await migrateLatest(a)).toEqual(['20261125_01_standalone_credentials_table']);
+      expect(await migrateLatest(a)).toContain('20261125_01_standalone_credentials_table');
       expect(await columns(a)).toEqual(fromTryton);
     } finally {
       await a.destroy();

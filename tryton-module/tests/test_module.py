@@ -1,13 +1,24 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
 from trytond import config
 from trytond.model.exceptions import ValidationError
+from trytond.modules.google_integration import credentials as credentials_module
+from trytond.modules.google_integration import exceptions, sidecar
 from trytond.pool import Pool
+from trytond.pyson import PYSONDecoder, PYSONEncoder
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
+
+API_KEY = 'k3y-that-must-not-leak'
 
 
 def config_get(options):
@@ -21,9 +32,133 @@ def config_get(options):
     return patch.object(config, 'get', _get)
 
 
+class FakeSidecar:
+    """A real HTTP server on 127.0.0.1 answering like the sidecar would
+
+    Each request pops the next queued answer: a function of the JSON-RPC
+    request returning (status, content type, body, delay in seconds).
+    """
+
+    def __init__(self):
+        self.answers = []
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length)
+                try:
+                    request = json.loads(body)
+                except ValueError:
+                    request = None
+                fake.requests.append({
+                        'path': self.path,
+                        'headers': dict(self.headers),
+                        'json': request,
+                        })
+                if fake.answers:
+                    answer = fake.answers.pop(0)
+                else:
+                    answer = FakeSidecar.text(500, "no answer queued")
+                status, content_type, content, delay = answer(request)
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header('Content-Type', content_type)
+                    self.send_header('Content-Length', str(len(content)))
+                    if 300 <= status < 400:
+                        self.send_header(
+                            'Location', fake.url + '/elsewhere')
+                    self.end_headers()
+                    self.wfile.write(content)
+                except OSError:
+                    pass
+
+            def log_message(self, format, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        host, port = self.server.server_address[:2]
+        return f'http://{host}:{port}'
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self):
+        self.answers.clear()
+        self.requests.clear()
+
+    @staticmethod
+    def json(status, value, delay=0):
+        def answer(request):
+            content = value(request) if callable(value) else value
+            return (
+                status, 'application/json', json.dumps(content).encode(),
+                delay)
+        return answer
+
+    @staticmethod
+    def text(status, text, delay=0):
+        return lambda request: (
+            status, 'text/html', text.encode(), delay)
+
+    def result(self, result, delay=0):
+        self.answers.append(self.json(200, lambda request: {
+                    'jsonrpc': '2.0', 'id': request['id'],
+                    'result': result}, delay=delay))
+
+    def error(self, code, message, type_=None, status=200):
+        error = {'code': code, 'message': message}
+        if type_:
+            error['data'] = {'type': type_}
+        self.answers.append(self.json(status, lambda request: {
+                    'jsonrpc': '2.0', 'id': request['id'], 'error': error}))
+
+
+def closed_port_url():
+    "The URL of a local port nobody listens on"
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    return f'http://127.0.0.1:{port}'
+
+
 class GoogleIntegrationTestCase(ModuleTestCase):
     "Test Google Integration module"
     module = 'google_integration'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sidecar = FakeSidecar()
+        cls.addClassCleanup(cls.sidecar.close)
+
+    def setUp(self):
+        super().setUp()
+        self.sidecar.reset()
+
+    def sidecar_config(self, **options):
+        values = {
+            'sidecar_url': self.sidecar.url + '/',
+            'sidecar_api_key': API_KEY,
+            'sidecar_timeout': '5',
+            }
+        values.update(options)
+        return config_get({k: v for k, v in values.items() if v is not None})
+
+    def assertNoSecret(self, error):
+        for text in [error.message, error.description, str(error)]:
+            self.assertNotIn(API_KEY, str(text))
 
     @with_transaction()
     def test_credentials_defaults(self):
@@ -85,6 +220,366 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         credentials = Credentials(
             name="Test", redirect_uri='http://localhost:8200/db/google/callback')
         credentials.save()
+
+    @with_transaction()
+    def test_sidecar_call(self):
+        "Test a JSON-RPC call to the sidecar"
+        self.sidecar.result({'state': 'authorized'})
+
+        with self.sidecar_config():
+            result = sidecar.call(
+                'credentials.status',
+                {'database': 'db', 'credential_id': 1})
+
+        self.assertEqual(result, {'state': 'authorized'})
+        request, = self.sidecar.requests
+        self.assertEqual(request['path'], '/rpc')
+        self.assertEqual(
+            request['headers']['Authorization'], f'Bearer {API_KEY}')
+        self.assertEqual(
+            request['headers']['Content-Type'], 'application/json')
+        self.assertEqual(request['json'], {
+                'jsonrpc': '2.0',
+                'id': request['json']['id'],
+                'method': 'credentials.status',
+                'params': {'database': 'db', 'credential_id': 1},
+                })
+
+    @with_transaction()
+    def test_sidecar_error_types(self):
+        "Test JSON-RPC errors are mapped to translated user errors"
+        for type_, (error_class, msg_id, detail) in sidecar.ERRORS.items():
+            if type_ == 'unauthenticated':
+                continue
+            with self.subTest(type=type_):
+                self.sidecar.error(-32001, "Sidecar says why", type_)
+                with self.sidecar_config(), \
+                        self.assertRaises(error_class) as cm:
+                    sidecar.call(
+                        'credentials.refresh',
+                        {'database': 'db', 'credential_id': 1},
+                        credentials="Main")
+                error = cm.exception
+                self.assertIsInstance(error, exceptions.SidecarError)
+                self.assertNotEqual(
+                    error.message, f'google_integration.{msg_id}')
+                self.assertNotIn('%(', error.message)
+                self.assertEqual(
+                    error.description, "Sidecar says why" if detail else '')
+                self.assertNoSecret(error)
+
+    @with_transaction()
+    def test_sidecar_error_message_variables(self):
+        "Test errors name the database and the credentials"
+        self.sidecar.error(-32002, "not found", 'credential_not_found')
+        self.sidecar.error(-32001, "not served", 'database_not_served')
+
+        with self.sidecar_config():
+            with self.assertRaises(exceptions.CredentialNotFoundError) as cm:
+                sidecar.call(
+                    'credentials.status',
+                    {'database': 'db', 'credential_id': 1}, credentials="Main")
+            self.assertIn('"Main"', cm.exception.message)
+            with self.assertRaises(exceptions.DatabaseNotServedError) as cm:
+                sidecar.call(
+                    'credentials.status',
+                    {'database': 'other_db', 'credential_id': 1})
+            self.assertIn('"other_db"', cm.exception.message)
+
+    @with_transaction()
+    def test_sidecar_error_unknown(self):
+        "Test unknown JSON-RPC errors keep the sidecar's message"
+        self.sidecar.error(-32099, "Something new", 'brand_new_type')
+        self.sidecar.error(-32603, "Internal error", status=500)
+        self.sidecar.error(-32602, "credential_id: expected integer")
+
+        with self.sidecar_config():
+            with self.assertRaises(exceptions.SidecarError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIs(type(cm.exception), exceptions.SidecarError)
+            self.assertEqual(
+                cm.exception.description, "Something new (brand_new_type)")
+
+            with self.assertRaises(exceptions.SidecarError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIs(type(cm.exception), exceptions.SidecarError)
+            self.assertEqual(
+                cm.exception.description, "Internal error (-32603)")
+
+            with self.assertRaises(exceptions.SidecarError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIn('compatible', cm.exception.message)
+            self.assertEqual(
+                cm.exception.description, "credential_id: expected integer")
+
+    @with_transaction()
+    def test_sidecar_unauthenticated(self):
+        "Test a refused API key asks to check sidecar_api_key"
+        self.sidecar.error(-32000, "Unauthorized", 'unauthenticated', 401)
+        self.sidecar.answers.append(FakeSidecar.text(401, "Unauthorized"))
+
+        for _ in range(2):
+            with self.sidecar_config(), \
+                    self.assertRaises(
+                        exceptions.SidecarUnauthenticatedError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIn('sidecar_api_key', cm.exception.message)
+            self.assertIn(self.sidecar.url, cm.exception.message)
+            self.assertNoSecret(cm.exception)
+
+    @with_transaction()
+    def test_sidecar_not_json(self):
+        "Test an answer that is not JSON-RPC makes the sidecar unreachable"
+        self.sidecar.answers.append(
+            FakeSidecar.text(502, "<html>Bad Gateway</html>"))
+        self.sidecar.answers.append(FakeSidecar.text(200, "not json"))
+        self.sidecar.answers.append(FakeSidecar.json(200, [1, 2]))
+
+        for status in ['502', '200', '200']:
+            with self.sidecar_config(), \
+                    self.assertRaises(
+                        exceptions.SidecarUnreachableError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIn(self.sidecar.url, cm.exception.message)
+            self.assertEqual(
+                cm.exception.description,
+                f"HTTP {status}: the answer is not JSON-RPC")
+            self.assertNoSecret(cm.exception)
+
+    @with_transaction()
+    def test_sidecar_redirect_not_followed(self):
+        "Test a redirect is not followed, so the key stays with the sidecar"
+        self.sidecar.answers.append(FakeSidecar.text(307, "moved"))
+
+        with self.sidecar_config(), \
+                self.assertRaises(exceptions.SidecarUnreachableError):
+            sidecar.call('credentials.status', {'database': 'db'})
+        self.assertEqual(len(self.sidecar.requests), 1)
+
+    @with_transaction()
+    def test_sidecar_closed_port(self):
+        "Test a refused connection makes the sidecar unreachable"
+        url = closed_port_url()
+
+        with self.sidecar_config(sidecar_url=url), \
+                self.assertRaises(exceptions.SidecarUnreachableError) as cm:
+            sidecar.call('credentials.status', {'database': 'db'})
+        self.assertIn(url, cm.exception.message)
+        self.assertTrue(cm.exception.description)
+        self.assertNoSecret(cm.exception)
+
+    @with_transaction()
+    def test_sidecar_timeout(self):
+        "Test a slow sidecar times out as configured"
+        self.sidecar.result({}, delay=1)
+
+        start = time.monotonic()
+        with self.sidecar_config(sidecar_timeout='0.2'), \
+                self.assertRaises(exceptions.SidecarUnreachableError) as cm:
+            sidecar.call('credentials.status', {'database': 'db'})
+        self.assertLess(time.monotonic() - start, 0.9)
+        self.assertIn('0.2 seconds', cm.exception.description)
+
+    @with_transaction()
+    def test_sidecar_configuration(self):
+        "Test a missing or wrong option names the option to set"
+        for options, name in [
+                ({'sidecar_url': None}, 'sidecar_url'),
+                ({'sidecar_url': '  '}, 'sidecar_url'),
+                ({'sidecar_api_key': None}, 'sidecar_api_key'),
+                ({'sidecar_timeout': 'soon'}, 'sidecar_timeout'),
+                ({'sidecar_timeout': '0'}, 'sidecar_timeout'),
+                ]:
+            with self.subTest(options=options), self.sidecar_config(
+                    **options), self.assertRaises(
+                        exceptions.SidecarConfigurationError) as cm:
+                sidecar.call('credentials.status', {'database': 'db'})
+            self.assertIn(name, cm.exception.message)
+        self.assertEqual(self.sidecar.requests, [])
+
+        with config_get({}):
+            self.assertEqual(sidecar.sidecar_timeout(), 30)
+
+    @with_transaction()
+    def test_buttons_visibility(self):
+        "Test which buttons each state shows"
+        Credentials = Pool().get('google_integration.google_credentials')
+        encoder, decoder = PYSONEncoder(), PYSONDecoder
+        expected = {
+            'without_authorization': {'authorize'},
+            'authorization_pending': {'authorize', 'revoke'},
+            'authorized': {'reauthorize', 'refresh', 'revoke'},
+            'authorization_expired': {'authorize', 'revoke'},
+            }
+        for state, buttons in expected.items():
+            with self.subTest(state=state):
+                visible = {
+                    name for name, states in Credentials._buttons.items()
+                    if not decoder({'state': state}).decode(
+                        encoder.encode(states.get('invisible', False)))}
+                self.assertEqual(visible, buttons)
+
+    def create_credentials(self, **values):
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = Credentials(
+            name="Main",
+            client_id='id.apps.googleusercontent.com',
+            client_secret='secret',
+            redirect_uri='http://127.0.0.1:8200/db/google/callback',
+            **values)
+        record.save()
+        return record
+
+    @with_transaction()
+    def test_authorize(self):
+        "Test authorize opens the consent page the sidecar returns"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        url = 'https://accounts.google.com/o/oauth2/v2/auth?state=x'
+        self.sidecar.result({
+                'authorization_url': url,
+                'expires_at': '2030-01-01T10:10:00Z'})
+
+        with self.sidecar_config():
+            action = Credentials.authorize([record])
+
+        self.assertEqual(action['type'], 'ir.action.url')
+        self.assertEqual(action['url'], url)
+        request, = self.sidecar.requests
+        self.assertEqual(
+            request['json']['method'], 'credentials.request_authorization')
+        self.assertEqual(request['json']['params'], {
+                'database': Transaction().database.name,
+                'credential_id': record.id,
+                })
+
+    @with_transaction()
+    def test_authorize_incomplete(self):
+        "Test authorize requires client ID, secret and redirect URI"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        for field in ['client_id', 'client_secret', 'redirect_uri']:
+            with self.subTest(field=field):
+                incomplete, = Credentials.copy([record], {field: None})
+                with self.sidecar_config(), self.assertRaises(
+                        exceptions.CredentialIncompleteError):
+                    Credentials.authorize([incomplete])
+        self.assertEqual(self.sidecar.requests, [])
+
+    @with_transaction()
+    def test_authorize_one(self):
+        "Test authorize refuses many records"
+        Credentials = Pool().get('google_integration.google_credentials')
+        records = [self.create_credentials(), self.create_credentials()]
+
+        with self.sidecar_config(), \
+                self.assertRaises(exceptions.AuthorizeError):
+            Credentials.authorize(records)
+        self.assertEqual(self.sidecar.requests, [])
+
+    @with_transaction()
+    def test_refresh_revoke(self):
+        "Test refresh and revoke call the sidecar for each record"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        database = Transaction().database.name
+        self.sidecar.result({
+                'state': 'authorized', 'token_expiry': '2030-01-01T10:00:00Z'})
+        self.sidecar.result({'state': 'without_authorization'})
+
+        with self.sidecar_config():
+            Credentials.refresh([record])
+            Credentials.revoke([record])
+
+        self.assertEqual(
+            [(r['json']['method'], r['json']['params'])
+                for r in self.sidecar.requests], [
+                ('credentials.refresh',
+                    {'database': database, 'credential_id': record.id}),
+                ('credentials.revoke',
+                    {'database': database, 'credential_id': record.id}),
+                ])
+
+    @with_transaction()
+    def test_get_credentials(self):
+        "Test get_credentials returns google-auth credentials"
+        from google.oauth2.credentials import Credentials as OAuth2Credentials
+        record = self.create_credentials()
+        scope = 'https://www.googleapis.com/auth/calendar'
+        self.sidecar.result({
+                'access_token': 'ya29.token',
+                'token_expiry': '2030-01-01T12:00:00.000+02:00',
+                'scopes': [scope],
+                })
+
+        with self.sidecar_config():
+            credentials = record.get_credentials(min_validity=120)
+
+        self.assertIsInstance(credentials, OAuth2Credentials)
+        self.assertEqual(credentials.token, 'ya29.token')
+        self.assertEqual(credentials.expiry, dt.datetime(2030, 1, 1, 10, 0))
+        self.assertEqual(credentials.scopes, [scope])
+        self.assertTrue(credentials.valid)
+        request, = self.sidecar.requests
+        self.assertEqual(
+            request['json']['method'], 'credentials.get_access_token')
+        self.assertEqual(request['json']['params'], {
+                'database': Transaction().database.name,
+                'credential_id': record.id,
+                'min_validity': 120,
+                })
+
+        # google-auth refreshes through the sidecar
+        self.sidecar.result({
+                'access_token': 'ya29.new',
+                'token_expiry': '2031-01-01T00:00:00Z',
+                'scopes': [scope],
+                })
+        with self.sidecar_config():
+            credentials.refresh(None)
+        self.assertEqual(credentials.token, 'ya29.new')
+        self.assertEqual(credentials.expiry, dt.datetime(2031, 1, 1))
+        self.assertEqual(
+            self.sidecar.requests[-1]['json']['params']['min_validity'], 300)
+
+    @with_transaction()
+    def test_get_credentials_without_google_auth(self):
+        "Test get_credentials without google-auth"
+        record = self.create_credentials()
+        self.sidecar.result({
+                'access_token': 'ya29.token',
+                'token_expiry': '2030-01-01T10:00:00Z',
+                'scopes': ['a', 'b'],
+                })
+
+        with self.sidecar_config(), patch.object(
+                credentials_module, 'OAuth2Credentials', None):
+            credentials = record.get_credentials()
+
+        self.assertIsInstance(credentials, credentials_module.AccessToken)
+        self.assertEqual(credentials.token, 'ya29.token')
+        self.assertEqual(credentials.expiry, dt.datetime(2030, 1, 1, 10, 0))
+        self.assertEqual(credentials.scopes, ['a', 'b'])
+        self.assertTrue(credentials.valid)
+        self.assertNotIn('ya29', repr(credentials))
+        headers = {}
+        credentials.apply(headers)
+        self.assertEqual(headers, {'authorization': 'Bearer ya29.token'})
+        with self.assertRaises(AttributeError):
+            credentials.token = 'other'
+        self.assertEqual(
+            self.sidecar.requests[0]['json']['params']['min_validity'], 60)
+
+    @with_transaction()
+    def test_get_credentials_not_authorized(self):
+        "Test get_credentials raises the sidecar's error"
+        record = self.create_credentials()
+        self.sidecar.error(-32003, "not authorized", 'not_authorized')
+
+        with self.sidecar_config(), \
+                self.assertRaises(exceptions.NotAuthorizedError) as cm:
+            record.get_credentials()
+        self.assertIn('"Main"', cm.exception.message)
 
 
 del ModuleTestCase

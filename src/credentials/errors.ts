@@ -1,0 +1,51 @@
+/** The credential errors a caller can act on, worded for the Tryton admin who will read them. */
+import { ErrorType, SidecarError } from '../errors.js';
+
+export function credentialNotFound(credentialId: number): SidecarError {
+  return new SidecarError(ErrorType.CredentialNotFound, `credential ${credentialId} does not exist`, {
+    credential_id: credentialId,
+  });
+}
+
+export function notAuthorized(credentialId: number, state: string): SidecarError {
+  return new SidecarError(
+    ErrorType.NotAuthorized,
+    `credential ${credentialId} is not authorized (state ${state}): press Authorize first`,
+    { credential_id: credentialId, state },
+  );
+}
+
+export function authorizationExpired(credentialId: number, reason: string | null): SidecarError {
+  return new SidecarError(
+    ErrorType.AuthorizationExpired,
+    `the Google authorization of credential ${credentialId} has expired: press Authorize again${reason ? ` (${reason})` : ''}`,
+    { credential_id: credentialId },
+  );
+}
+
+export function googleUnavailable(credentialId: number, detail: string): SidecarError {
+  return new SidecarError(ErrorType.GoogleUnavailable, `Google is unavailable, try again later: ${detail}`, {
+    credential_id: credentialId,
+  });
+}
+
+export function googleRejected(credentialId: number, detail: string): SidecarError {
+  return new SidecarError(ErrorType.GoogleRejected, `Google refused the request: ${detail}`, {
+    credential_id: credentialId,
+  });
+}
+
+export function scopeNotGranted(credentialId: number, missing: readonly string[]): SidecarError {
+  return new SidecarError(
+    ErrorType.ScopeNotGranted,
+    `credential ${credentialId} was not granted ${missing.join(' ')}: press Authorize and tick every permission`,
+    { credential_id: credentialId, missing },
+  );
+}
+
+/** Why Google answers invalid_grant to a refresh, for the admin reading last_error. */
+export const INVALID_GRANT_EXPLANATION =
+  'Google refused the refresh token (invalid_grant). Likely causes: access was revoked in the Google ' +
+  'account; the OAuth consent screen is in Testing mode, where refresh tokens expire after 7 days; the ' +
+  'token was not used for 6 months; or too many refresh tokens were issued for this client and account ' +
+  '(Google keeps the newest 100). Press Authorize to connect again.';

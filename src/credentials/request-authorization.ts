@@ -1,0 +1,65 @@
+/**
+ * `credentials.request_authorization` (DESIGN.md, authorization step 3): a fresh state and PKCE
+ * verifier, the consent URL, and the credential moved to authorization_pending. A new request
+ * replaces any earlier pending one, whose state then no longer matches.
+ */
+import type { Knex } from 'knex';
+import { findCredential, updateCredential } from '../db/credentials-repository.js';
+import { ErrorType, SidecarError } from '../errors.js';
+import { requestedScopes } from '../oauth/scopes.js';
+import { stateDigest } from '../oauth/state-token.js';
+import type { CredentialContext } from './context.js';
+import { credentialNotFound } from './errors.js';
+
+export interface AuthorizationRequest {
+  readonly authorization_url: string;
+  readonly expires_at: string;
+}
+
+export async function requestAuthorization(
+  context: CredentialContext,
+  knex: Knex,
+  database: string,
+  credentialId: number,
+): Promise<AuthorizationRequest> {
+  const row = await findCredential(knex, credentialId);
+  if (!row) throw credentialNotFound(credentialId);
+  const missing = (['client_id', 'client_secret', 'redirect_uri'] as const).filter((field) => !row[field]?.trim());
+  if (missing.length > 0) {
+    throw new SidecarError(
+      ErrorType.CredentialIncomplete,
+      `credential ${credentialId} needs ${missing.join(', ')} before it can be authorized`,
+      { credential_id: credentialId, missing },
+    );
+  }
+  const redirectUri = (row.redirect_uri as string).trim();
+  if (!isHttpUrl(redirectUri)) {
+    throw new SidecarError(ErrorType.CredentialIncomplete, `the redirect URI of credential ${credentialId} is not an http(s) URL`, {
+      credential_id: credentialId,
+      missing: ['redirect_uri'],
+    });
+  }
+  const state = context.states.create(database);
+  const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();
+  const url = context.google.buildAuthorizationUrl(
+    { clientId: (row.client_id as string).trim(), clientSecret: row.client_secret as string, redirectUri },
+    { state: state.value, scopes: requestedScopes(row.scopes), codeChallenge },
+  );
+  const requestedAt = context.now();
+  await updateCredential(knex, credentialId, {
+    state: 'authorization_pending',
+    oauth_state: stateDigest(state.value),
+    code_verifier: context.cipher.seal(codeVerifier, { column: 'code_verifier', id: credentialId }),
+    authorization_url: url,
+    authorization_requested_at: requestedAt,
+  });
+  context.logger.info({ database, credential_id: credentialId }, 'authorization requested');
+  return {
+    authorization_url: url,
+    expires_at: new Date(requestedAt.getTime() + context.authorizationTtlSeconds * 1000).toISOString(),
+  };
+}
+
+function isHttpUrl(value: string): boolean {
+  return URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol);
+}

@@ -1,0 +1,25 @@
+/**
+ * Turning Google's token answers into column values. Merging matters: Google's refresh answers,
+ * and some repeated consents, carry no refresh token, and that must never erase the stored one.
+ */
+import type { CredentialChanges, CredentialRow } from '../db/credentials-repository.js';
+import type { TokenCipher } from '../crypto/token-cipher.js';
+import type { TokenSet } from '../oauth/google-client.js';
+
+export function mergeTokens(cipher: TokenCipher, row: CredentialRow, tokens: TokenSet): CredentialChanges {
+  return {
+    access_token: cipher.seal(tokens.accessToken, { column: 'access_token', id: row.id }),
+    refresh_token: tokens.refreshToken
+      ? cipher.seal(tokens.refreshToken, { column: 'refresh_token', id: row.id })
+      : row.refresh_token,
+    token_expiry: tokens.expiresAt,
+  };
+}
+
+export function openAccessToken(cipher: TokenCipher, row: CredentialRow): string | undefined {
+  return row.access_token ? cipher.open(row.access_token, { column: 'access_token', id: row.id }) : undefined;
+}
+
+export function openRefreshToken(cipher: TokenCipher, row: CredentialRow): string | undefined {
+  return row.refresh_token ? cipher.open(row.refresh_token, { column: 'refresh_token', id: row.id }) : undefined;
+}

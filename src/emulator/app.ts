@@ -1,0 +1,53 @@
+/**
+ * The emulator's HTTP surface (express 5): Google's OAuth endpoints at Google's paths on one host, and
+ * the separate test-control API under `/__emulator/`. A Calendar v3 router joins the OAuth routers here,
+ * using `requireAccessToken` from `oauth/bearer.ts` and an endpoint name in `traffic.ts`.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { requestLog } from '../http/request-log.js';
+import type { Logger } from '../log.js';
+import { CONTROL_PREFIX, controlRoutes } from './control.js';
+import { authRoute } from './oauth/auth-route.js';
+import { revokeRoute } from './oauth/revoke-route.js';
+import { tokenRoute } from './oauth/token-route.js';
+import { userinfoRoute } from './oauth/userinfo-route.js';
+import type { EmulatorState } from './state.js';
+import type { Traffic } from './traffic.js';
+
+export interface EmulatorAppDependencies {
+  readonly state: EmulatorState;
+  readonly traffic: Traffic;
+  readonly logger: Logger;
+  readonly controlApi: boolean;
+}
+
+export function createEmulatorApp({ state, traffic, logger, controlApi }: EmulatorAppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  // Logs the path only: codes, states and tokens travel in query strings and bodies.
+  app.use(requestLog(logger));
+  if (controlApi) app.use(CONTROL_PREFIX, controlRoutes(state, traffic));
+  app.use(authRoute(state, traffic));
+  app.use(tokenRoute(state, traffic));
+  app.use(revokeRoute(state, traffic));
+  app.use(userinfoRoute(state, traffic));
+  app.use((_request, response) => {
+    response.status(404).json({ error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } });
+  });
+  const onError: ErrorRequestHandler = (error, _request, response, _next) => {
+    const status =
+      typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status >= 500)
+      logger.error({ err: { name: error?.name, message: error?.message } }, 'emulator request failed');
+    response
+      .status(status)
+      .json(
+        status >= 500
+          ? { error: 'internal_failure', error_description: 'Backend Error' }
+          : { error: 'invalid_request', error_description: 'Bad Request' },
+      );
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,107 @@
+/**
+ * The test-control API under `/__emulator/`: JSON in, JSON out, for tests and for users' own development.
+ * It scripts the emulator (clients, revocations, expiry, latency, failures) and reads its call counts. It
+ * is not part of the Google-like surface: none of its calls are counted, delayed or failed.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { EmulatorState } from './state.js';
+import { ENDPOINTS, type Traffic } from './traffic.js';
+
+export const CONTROL_PREFIX = '/__emulator';
+
+const absoluteUrl = z.string().refine((value) => URL.canParse(value), { error: 'must be an absolute URL' });
+const endpoint = z.enum(ENDPOINTS);
+
+const schemas = {
+  client: z.strictObject({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    redirect_uris: z.array(absoluteUrl).min(1),
+  }),
+  selector: z.strictObject({ client_id: z.string().min(1).optional(), email: z.string().min(1).optional() }),
+  latency: z.strictObject({ ms: z.number().int().min(0).max(600_000), endpoint: endpoint.optional() }),
+  failure: z.strictObject({
+    endpoint,
+    status: z.number().int().min(400).max(599),
+    count: z.number().int().min(1).default(1),
+    body: z.unknown().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  }),
+  reset: z.strictObject({ clients: z.boolean().default(false) }),
+};
+
+export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '256kb' }));
+
+  router.get('/clients', (_request, response) => {
+    response.json({
+      clients: state
+        .listClients()
+        .map((client) => ({ client_id: client.clientId, redirect_uris: client.redirectUris })),
+    });
+  });
+  router.post('/clients', (request, response) => {
+    const body = parse(schemas.client, request, response);
+    if (!body) return;
+    state.registerClient({
+      clientId: body.client_id,
+      clientSecret: body.client_secret,
+      redirectUris: body.redirect_uris,
+    });
+    response.status(201).json({ client_id: body.client_id, redirect_uris: body.redirect_uris });
+  });
+  router.post('/grants/revoke', (request, response) => {
+    const body = parse(schemas.selector, request, response);
+    if (!body) return;
+    response.json({ revoked: state.revokeGrants({ clientId: body.client_id, email: body.email }) });
+  });
+  router.post('/tokens/expire', (request, response) => {
+    const body = parse(schemas.selector, request, response);
+    if (!body) return;
+    response.json({ expired: state.expireAccessTokens({ clientId: body.client_id, email: body.email }) });
+  });
+  router.post('/latency', (request, response) => {
+    const body = parse(schemas.latency, request, response);
+    if (!body) return;
+    traffic.setLatency(body.ms, body.endpoint);
+    response.json({ latency: traffic.latencies() });
+  });
+  router.post('/failures', (request, response) => {
+    const body = parse(schemas.failure, request, response);
+    if (!body) return;
+    traffic.addFailure(body.endpoint, {
+      status: body.status,
+      remaining: body.count,
+      body: body.body,
+      headers: body.headers ?? {},
+    });
+    response.json({ pending: traffic.pendingFailures() });
+  });
+  router.get('/stats', (_request, response) => {
+    response.json(traffic.stats());
+  });
+  router.post('/reset', (request, response) => {
+    const body = parse(schemas.reset, request, response);
+    if (!body) return;
+    state.reset({ clients: body.clients });
+    traffic.reset();
+    response.json({ reset: true, clients_kept: !body.clients });
+  });
+  router.use((_request, response) => {
+    response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
+  });
+  return router;
+}
+
+/** Validates the JSON body (absent means `{}`), answering 400 with every issue when it does not fit. */
+function parse<T extends z.ZodType>(schema: T, request: Request, response: Response): z.infer<T> | undefined {
+  const result = schema.safeParse(request.body ?? {});
+  if (result.success) return result.data;
+  response.status(400).json({
+    error: 'invalid_request',
+    issues: result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  });
+  return undefined;
+}

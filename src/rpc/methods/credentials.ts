@@ -1,0 +1,74 @@
+/** The `credentials.*` methods: one call each into credentials/, on the database the params name. */
+import { z } from 'zod';
+import { forceRefresh, getAccessToken } from '../../credentials/access-token.js';
+import { requestAuthorization } from '../../credentials/request-authorization.js';
+import { revokeCredential } from '../../credentials/revoke.js';
+import { credentialStatus } from '../../credentials/status.js';
+import { defineMethod } from '../method.js';
+import { credentialParams } from '../params.js';
+import { accessTokenResult, authorizationRequestResult, refreshResult, revokeResult, statusResult } from '../results.js';
+
+const COMMON_ERRORS = ['database_not_served', 'database_unavailable', 'credential_not_found'];
+
+export const credentialsRequestAuthorization = defineMethod({
+  name: 'credentials.request_authorization',
+  summary: 'Start the OAuth consent: a new state and PKCE verifier, the consent URL, state authorization_pending',
+  params: credentialParams,
+  result: authorizationRequestResult,
+  errors: [...COMMON_ERRORS, 'credential_incomplete'],
+  handler: async ({ database, credential_id }, { databases, credentials }) =>
+    requestAuthorization(credentials, await databases.open(database), database, credential_id),
+});
+
+export const credentialsGetAccessToken = defineMethod({
+  name: 'credentials.get_access_token',
+  summary: 'A valid access token, refreshed first when it would expire within min_validity seconds',
+  params: credentialParams.extend({
+    min_validity: z
+      .number()
+      .int()
+      .min(0)
+      .max(3000, { error: 'must be at most 3000 seconds (Google tokens live one hour)' })
+      .default(60)
+      .describe('Seconds the returned token must remain valid'),
+    scopes: z
+      .array(z.string().min(1))
+      .max(50)
+      .optional()
+      .describe('Scopes the caller will use; refused with scope_not_granted when not granted'),
+  }),
+  result: accessTokenResult,
+  errors: [...COMMON_ERRORS, 'not_authorized', 'authorization_expired', 'scope_not_granted', 'google_unavailable', 'google_rejected'],
+  handler: async ({ database, credential_id, min_validity, scopes }, { databases, credentials }) =>
+    getAccessToken(credentials, await databases.open(database), credential_id, { minValidity: min_validity, scopes }),
+});
+
+export const credentialsRefresh = defineMethod({
+  name: 'credentials.refresh',
+  summary: 'Refresh the access token now',
+  params: credentialParams,
+  result: refreshResult,
+  errors: [...COMMON_ERRORS, 'not_authorized', 'authorization_expired', 'google_unavailable', 'google_rejected'],
+  handler: async ({ database, credential_id }, { databases, credentials }) =>
+    forceRefresh(credentials, await databases.open(database), credential_id),
+});
+
+export const credentialsRevoke = defineMethod({
+  name: 'credentials.revoke',
+  summary: 'Revoke the grant at Google, clear the tokens, state without_authorization',
+  params: credentialParams,
+  result: revokeResult,
+  errors: [...COMMON_ERRORS, 'google_unavailable'],
+  handler: async ({ database, credential_id }, { databases, credentials }) =>
+    revokeCredential(credentials, await databases.open(database), credential_id),
+});
+
+export const credentialsStatus = defineMethod({
+  name: 'credentials.status',
+  summary: 'State, token expiry, account, granted scopes, last error and last sync of a credential',
+  params: credentialParams,
+  result: statusResult,
+  errors: COMMON_ERRORS,
+  handler: async ({ database, credential_id }, { databases }) =>
+    credentialStatus(await databases.open(database), credential_id),
+});

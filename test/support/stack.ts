@@ -1,0 +1,115 @@
+/**
+ * The whole authorization stack as it runs for users: the emulator (offline Google), the sidecar
+ * as a child process (`tryton-google serve`), and a PostgreSQL database of its own with the
+ * credentials table. Tests speak to it only over HTTP and read the table to check what changed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { loadConfig } from '../../src/config.js';
+import { TokenCipher } from '../../src/crypto/token-cipher.js';
+import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { sidecarEnv } from './env.js';
+import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './postgres.js';
+import { type SidecarProcess, startServe } from './processes.js';
+import { call } from './rpc.js';
+
+export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
+const TABLE = 'google_integration_google_credentials';
+
+export interface Stack {
+  readonly database: string;
+  readonly db: Knex;
+  readonly emulator: RunningEmulator;
+  readonly sidecar: SidecarProcess;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly env: NodeJS.ProcessEnv;
+  createCredential(values?: Record<string, unknown>): Promise<number>;
+  row(id: number): Promise<Record<string, any>>;
+  rpc(method: string, params: Record<string, unknown>): ReturnType<typeof call>;
+  control(path: string, body?: unknown): Promise<any>;
+  startAnotherSidecar(): Promise<SidecarProcess>;
+  /** Every log line the sidecars printed so far. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
+  const database = await cloneDatabase(STANDALONE_TEMPLATE, 'gi_test_oauth');
+  const db = connect(database);
+  const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
+  const clientSecret = `GOCSPX-${randomBytes(18).toString('base64url')}`;
+  const emulator = await startEmulator();
+  const env = sidecarEnv({ ...emulatorEndpoints(emulator.url), SIDECAR_DATABASES: database, ...options.env });
+  const sidecars: SidecarProcess[] = [await startServe(env)];
+  const sidecar = sidecars[0] as SidecarProcess;
+  const control = async (path: string, body?: unknown) => {
+    const response = await fetch(`${emulator.url}/__emulator${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`emulator control ${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  await control('/clients', {
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: [`${sidecar.url}/${database}/google/callback`, `${sidecar.url}/google/callback`],
+  });
+  return {
+    database,
+    db,
+    emulator,
+    sidecar,
+    clientId,
+    clientSecret,
+    env,
+    async createCredential(values = {}) {
+      const [row] = await db(TABLE)
+        .insert({
+          name: 'Calendar of the sales team',
+          state: 'without_authorization',
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uri: `${sidecar.url}/${database}/google/callback`,
+          scopes: CALENDAR_SCOPE,
+          sync_enabled: false,
+          ...values,
+        })
+        .returning('id');
+      return row.id as number;
+    },
+    async row(id) {
+      return db(TABLE).where({ id }).first();
+    },
+    rpc: (method, params) => call(sidecar.url, method, { database, ...params }),
+    control,
+    async startAnotherSidecar() {
+      const another = await startServe(env);
+      sidecars.push(another);
+      return another;
+    },
+    logs: () => sidecars.map((process) => process.output()).join('\n'),
+    async stop() {
+      await Promise.all(sidecars.map((process) => process.stop()));
+      await emulator.close();
+      await db.destroy();
+      await dropDatabase(database);
+    },
+  };
+}
+
+/** Every secret the emulator handed out or holds for this client, to grep logs and pages for. */
+export function secretsOf(stack: Stack, extra: readonly string[] = []): string[] {
+  // The emulator's own maps of what it issued: codes, refresh and access tokens.
+  const state = stack.emulator.state as unknown as Record<'codes' | 'refreshTokens' | 'accessTokens', Map<string, unknown>>;
+  const issued = [state.codes, state.refreshTokens, state.accessTokens].flatMap((map) => [...map.keys()]);
+  return [stack.clientSecret, ...issued, ...extra].filter((value) => value.length >= 8);
+}
+
+/** The plaintext of a sealed column, opened with the stack's own key (to look for leaks). */
+export function unseal(stack: Stack, row: Record<string, any>, column: string): string {
+  const cipher = new TokenCipher(loadConfig(stack.env).encryptionKeys);
+  return cipher.open(row[column], { column, id: row.id });
+}
