@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, offline, with embedded defaults: a Tryton database with google_integration
-# activated, trytond serving it, and the sidecar serving that database. Ctrl-C stops everything.
-# Override with DEMO_DATABASE, DEMO_POSTGRES_URI, DEMO_TRYTON_PORT, DEMO_SIDECAR_PORT.
+# activated, trytond serving it, the sidecar serving that database, and the offline Google emulator
+# standing in for Google with one OAuth client registered. Ctrl-C stops everything.
+# Override with DEMO_DATABASE, DEMO_POSTGRES_URI, DEMO_TRYTON_PORT, DEMO_SIDECAR_PORT, DEMO_EMULATOR_PORT.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,6 +10,9 @@ DATABASE="${DEMO_DATABASE:-google_demo}"
 POSTGRES_URI="${DEMO_POSTGRES_URI:-postgresql://postgres@127.0.0.1:5432/}"
 TRYTON_PORT="${DEMO_TRYTON_PORT:-8000}"
 SIDECAR_PORT="${DEMO_SIDECAR_PORT:-8765}"
+EMULATOR_PORT="${DEMO_EMULATOR_PORT:-8766}"
+DEMO_CLIENT_ID="demo-client.apps.googleusercontent.com"
+DEMO_CLIENT_SECRET="demo-client-secret"
 STATE="$ROOT/.cache/demo"
 mkdir -p "$STATE" && chmod 700 "$STATE"
 
@@ -49,18 +53,26 @@ if [[ "$(psql "${POSTGRES_URI%/}/$DATABASE" -XtAq -c "SELECT state FROM ir_modul
     --email admin@example.com -u google_integration --activate-dependencies
 fi
 
+EMULATOR="http://127.0.0.1:$EMULATOR_PORT"
 export DATABASE_URI="$POSTGRES_URI" SIDECAR_DATABASES="$DATABASE" SIDECAR_PORT SIDECAR_HOST=127.0.0.1 \
-  SIDECAR_PUBLIC_URL="http://127.0.0.1:$SIDECAR_PORT"
+  SIDECAR_PUBLIC_URL="http://127.0.0.1:$SIDECAR_PORT" \
+  GOOGLE_AUTH_URL="$EMULATOR/o/oauth2/v2/auth" GOOGLE_TOKEN_URL="$EMULATOR/token" \
+  GOOGLE_REVOKE_URL="$EMULATOR/revoke" GOOGLE_USERINFO_URL="$EMULATOR/v1/userinfo" GOOGLE_API_ROOT_URL="$EMULATOR/"
 node bin/tryton-google.js migrate --database "$DATABASE"
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 0' INT TERM
 .venv/bin/trytond -c "$STATE/trytond.conf" & pids+=($!)
+node bin/tryton-google.js emulator --port "$EMULATOR_PORT" \
+  --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/$DATABASE/google/callback" \
+  --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/google/callback" & pids+=($!)
 node bin/tryton-google.js serve & pids+=($!)
 cat <<INFO
-demo: trytond  http://127.0.0.1:$TRYTON_PORT/  database "$DATABASE", user admin / admin
-demo: sidecar  http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
-demo: Ctrl-C stops both
+demo: trytond   http://127.0.0.1:$TRYTON_PORT/  database "$DATABASE", user admin / admin
+demo: sidecar   http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
+demo: emulator  $EMULATOR  (offline Google; control API under /__emulator/)
+demo: in Google Integration > Credentials use client id $DEMO_CLIENT_ID, secret $DEMO_CLIENT_SECRET
+demo: Ctrl-C stops everything
 INFO
 wait -n "${pids[@]}"
 kill "${pids[@]}" 2>/dev/null || true

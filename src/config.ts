@@ -146,7 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
     encryptionKeys: value.SIDECAR_ENCRYPTION_KEYS ?? [],
     databases: value.SIDECAR_DATABASES,
     logLevel: value.LOG_LEVEL ?? 'info',
-    refresh: { intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60, aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300 },
+    refresh: {
+      intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60,
+      aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300,
+    },
     google: {
       authUrl: value.GOOGLE_AUTH_URL ?? GOOGLE_DEFAULTS.GOOGLE_AUTH_URL,
       tokenUrl: value.GOOGLE_TOKEN_URL ?? GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL,

@@ -1,8 +1,8 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from trytond import config
@@ -47,16 +47,16 @@ def parse_utc(value):
     return date
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class AccessToken:
     """An access token of Google credentials, read-only.
 
     It has the attributes of google.oauth2.credentials.Credentials that
     get_credentials() fills, for when google-auth is not installed.
     """
-    token: str = field(repr=False)
+    token: str = dataclasses.field(repr=False)
     expiry: dt.datetime | None = None
-    scopes: list = field(default_factory=list)
+    scopes: list = dataclasses.field(default_factory=list)
 
     @property
     def expired(self):
@@ -187,7 +187,8 @@ class GoogleCredentials(ModelSQL, ModelView):
     @classmethod
     def _authorize(cls, records):
         if len(records) != 1:
-            raise AuthorizeError(gettext('google_integration.msg_authorize_one'))
+            raise AuthorizeError(
+                gettext('google_integration.msg_authorize_one'))
         record, = records
         if not (record.client_id and record.client_secret
                 and record.redirect_uri):
@@ -227,20 +228,28 @@ class GoogleCredentials(ModelSQL, ModelView):
         "The sidecar's view of the credentials, as a dictionary"
         return self._sidecar('credentials.status')
 
-    def get_credentials(self, min_validity=60):
+    def get_credentials(self, min_validity=60, scopes=None):
         """Credentials with an access token valid at least min_validity seconds
 
+        scopes are those the caller will use: the sidecar raises
+        scope_not_granted when Google did not grant one of them.
         It is a google.oauth2.credentials.Credentials when google-auth is
         installed, otherwise an AccessToken; both have token, expiry (naive
         UTC datetime) and scopes.
         """
+        def params(min_validity):
+            params = {'min_validity': int(min_validity)}
+            if scopes:
+                params['scopes'] = list(scopes)
+            return params
+
         result = self._sidecar(
-            'credentials.get_access_token', min_validity=int(min_validity))
+            'credentials.get_access_token', **params(min_validity))
         token = result['access_token']
         expiry = parse_utc(result.get('token_expiry'))
-        scopes = list(result.get('scopes') or [])
+        granted = list(result.get('scopes') or [])
         if OAuth2Credentials is None:
-            return AccessToken(token=token, expiry=expiry, scopes=scopes)
+            return AccessToken(token=token, expiry=expiry, scopes=granted)
 
         database = Transaction().database.name
         id_, name = self.id, self.rec_name
@@ -252,12 +261,12 @@ class GoogleCredentials(ModelSQL, ModelView):
             result = sidecar.call('credentials.get_access_token', {
                     'database': database,
                     'credential_id': id_,
-                    'min_validity': max(int(min_validity), 300),
+                    **params(max(int(min_validity), 300)),
                     }, credentials=name)
             return (
                 result['access_token'],
                 parse_utc(result.get('token_expiry')))
 
         return OAuth2Credentials(
-            token=token, expiry=expiry, scopes=scopes,
+            token=token, expiry=expiry, scopes=granted,
             refresh_handler=refresh_handler)

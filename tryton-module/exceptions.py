@@ -59,3 +59,7 @@ class GoogleUnavailableError(SidecarError):
 
 class ScopeNotGrantedError(SidecarError):
     pass
+
+
+class GoogleRejectedError(SidecarError):
+    pass

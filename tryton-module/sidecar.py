@@ -50,6 +50,8 @@ ERRORS = {
         'msg_credential_incomplete', True),
     'scope_not_granted': (
         exceptions.ScopeNotGrantedError, 'msg_scope_not_granted', True),
+    'google_rejected': (
+        exceptions.GoogleRejectedError, 'msg_google_rejected', True),
     'unauthenticated': (
         exceptions.SidecarUnauthenticatedError,
         'msg_sidecar_unauthenticated', False),

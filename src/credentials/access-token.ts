@@ -86,7 +86,11 @@ export async function refreshLocked(
 ): Promise<RefreshOutcome> {
   const refreshToken = openRefreshToken(context.cipher, row);
   if (!refreshToken) return { expired: 'no refresh token is stored' };
-  const client = { clientId: row.client_id ?? '', clientSecret: row.client_secret ?? '', redirectUri: row.redirect_uri ?? '' };
+  const client = {
+    clientId: row.client_id ?? '',
+    clientSecret: row.client_secret ?? '',
+    redirectUri: row.redirect_uri ?? '',
+  };
   try {
     const tokens = await context.google.refreshTokenGrant(client, refreshToken);
     const changes = mergeTokens(context.cipher, row, tokens);
@@ -95,11 +99,20 @@ export async function refreshLocked(
       ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
     });
     context.logger.info({ credential_id: row.id, token_expiry: tokens.expiresAt }, 'token refreshed');
-    return { row: { ...row, ...changes, ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}) } as CredentialRow };
+    return {
+      row: {
+        ...row,
+        ...changes,
+        ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
+      } as CredentialRow,
+    };
   } catch (error) {
     const failure = GoogleError.from(error, 'token refresh');
     if (failure.code !== 'invalid_grant') {
-      context.logger.warn({ credential_id: row.id, status: failure.status, code: failure.code }, 'token refresh failed');
+      context.logger.warn(
+        { credential_id: row.id, status: failure.status, code: failure.code },
+        'token refresh failed',
+      );
       return { failure };
     }
     await updateCredential(trx, row.id, {
@@ -109,7 +122,10 @@ export async function refreshLocked(
       token_expiry: null,
       last_error: INVALID_GRANT_EXPLANATION,
     });
-    context.logger.warn({ credential_id: row.id }, 'refresh token refused (invalid_grant): authorization expired');
+    context.logger.warn(
+      { credential_id: row.id },
+      'refresh token refused (invalid_grant): authorization expired',
+    );
     return { expired: INVALID_GRANT_EXPLANATION };
   }
 }

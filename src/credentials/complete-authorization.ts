@@ -14,11 +14,21 @@ import type { CredentialContext } from './context.js';
 import { mergeTokens } from './tokens.js';
 
 export type CallbackQuery =
-  | { readonly kind: 'code'; readonly code: string; readonly state: string; readonly scope?: string | undefined }
+  | {
+      readonly kind: 'code';
+      readonly code: string;
+      readonly state: string;
+      readonly scope?: string | undefined;
+    }
   | { readonly kind: 'error'; readonly error: string; readonly state: string };
 
 export type CallbackOutcome =
-  | { readonly kind: 'authorized'; readonly credentialName: string; readonly account: string | null; readonly missing: string[] }
+  | {
+      readonly kind: 'authorized';
+      readonly credentialName: string;
+      readonly account: string | null;
+      readonly missing: string[];
+    }
   | { readonly kind: 'denied'; readonly credentialName: string; readonly error: string }
   | { readonly kind: 'refused'; readonly reason: 'unknown_state' | 'expired_state' }
   | { readonly kind: 'code_rejected'; readonly detail: string }
@@ -84,7 +94,10 @@ async function exchange(
     tokens = await context.google.authorizationCodeGrant(client, query.code, verifier);
   } catch (error) {
     const failure = GoogleError.from(error, 'authorization code exchange');
-    context.logger.warn({ database, credential_id: row.id, status: failure.status, code: failure.code }, 'code exchange failed');
+    context.logger.warn(
+      { database, credential_id: row.id, status: failure.status, code: failure.code },
+      'code exchange failed',
+    );
     return failure.transient
       ? { kind: 'google_unavailable', detail: failure.message }
       : { kind: 'code_rejected', detail: failure.message };
@@ -96,7 +109,10 @@ async function exchange(
     account = (await context.google.userinfoEmail(tokens.accessToken)) ?? account;
   } catch (error) {
     // The email is informative only; the authorization stands without it.
-    context.logger.warn({ database, credential_id: row.id, err: (error as Error).message }, 'userinfo failed');
+    context.logger.warn(
+      { database, credential_id: row.id, err: (error as Error).message },
+      'userinfo failed',
+    );
   }
   await updateCredential(trx, row.id, {
     ...mergeTokens(context.cipher, row, tokens),
@@ -106,7 +122,8 @@ async function exchange(
     authorization_url: null,
     granted_scopes: granted.join(' '),
     account_email: account,
-    last_error: missing.length > 0 ? `Google granted fewer scopes than requested; missing: ${missing.join(' ')}` : null,
+    last_error:
+      missing.length > 0 ? `Google granted fewer scopes than requested; missing: ${missing.join(' ')}` : null,
   });
   context.logger.info({ database, credential_id: row.id, missing }, 'authorization completed');
   return { kind: 'authorized', credentialName: row.name, account, missing };

@@ -24,7 +24,9 @@ export async function requestAuthorization(
 ): Promise<AuthorizationRequest> {
   const row = await findCredential(knex, credentialId);
   if (!row) throw credentialNotFound(credentialId);
-  const missing = (['client_id', 'client_secret', 'redirect_uri'] as const).filter((field) => !row[field]?.trim());
+  const missing = (['client_id', 'client_secret', 'redirect_uri'] as const).filter(
+    (field) => !row[field]?.trim(),
+  );
   if (missing.length > 0) {
     throw new SidecarError(
       ErrorType.CredentialIncomplete,
@@ -34,10 +36,14 @@ export async function requestAuthorization(
   }
   const redirectUri = (row.redirect_uri as string).trim();
   if (!isHttpUrl(redirectUri)) {
-    throw new SidecarError(ErrorType.CredentialIncomplete, `the redirect URI of credential ${credentialId} is not an http(s) URL`, {
-      credential_id: credentialId,
-      missing: ['redirect_uri'],
-    });
+    throw new SidecarError(
+      ErrorType.CredentialIncomplete,
+      `the redirect URI of credential ${credentialId} is not an http(s) URL`,
+      {
+        credential_id: credentialId,
+        missing: ['redirect_uri'],
+      },
+    );
   }
   const state = context.states.create(database);
   const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();

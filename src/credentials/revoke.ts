@@ -19,13 +19,20 @@ export async function revokeCredential(context: CredentialContext, knex: Knex, c
     // Revoking the refresh token ends the whole grant, access tokens included.
     const token = openRefreshToken(context.cipher, row) ?? openAccessToken(context.cipher, row);
     if (token) {
-      const client = { clientId: row.client_id ?? '', clientSecret: row.client_secret ?? '', redirectUri: row.redirect_uri ?? '' };
+      const client = {
+        clientId: row.client_id ?? '',
+        clientSecret: row.client_secret ?? '',
+        redirectUri: row.redirect_uri ?? '',
+      };
       try {
         await context.google.revoke(client, token);
       } catch (error) {
         const google = GoogleError.from(error, 'token revocation');
         if (google.transient) return google;
-        context.logger.info({ credential_id: credentialId, code: google.code }, 'token already invalid at Google');
+        context.logger.info(
+          { credential_id: credentialId, code: google.code },
+          'token already invalid at Google',
+        );
       }
     }
     await updateCredential(trx, credentialId, {

@@ -4,7 +4,12 @@
  * old keys, they can be dropped from the list. Each row is re-sealed under its row lock.
  */
 import type { Knex } from 'knex';
-import { type CredentialChanges, listSealed, lockCredential, updateCredential } from '../db/credentials-repository.js';
+import {
+  type CredentialChanges,
+  listSealed,
+  lockCredential,
+  updateCredential,
+} from '../db/credentials-repository.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
 
 const SEALED_COLUMNS = ['access_token', 'refresh_token', 'code_verifier'] as const;

@@ -21,5 +21,7 @@ export function openAccessToken(cipher: TokenCipher, row: CredentialRow): string
 }
 
 export function openRefreshToken(cipher: TokenCipher, row: CredentialRow): string | undefined {
-  return row.refresh_token ? cipher.open(row.refresh_token, { column: 'refresh_token', id: row.id }) : undefined;
+  return row.refresh_token
+    ? cipher.open(row.refresh_token, { column: 'refresh_token', id: row.id })
+    : undefined;
 }

@@ -38,7 +38,9 @@ export interface CredentialRow {
 }
 
 /** The columns the sidecar may write. */
-export type CredentialChanges = Partial<Omit<CredentialRow, 'id' | 'name' | 'client_id' | 'client_secret'>> & {
+export type CredentialChanges = Partial<
+  Omit<CredentialRow, 'id' | 'name' | 'client_id' | 'client_secret'>
+> & {
   readonly authorization_url?: string | null;
 };
 
@@ -75,13 +77,22 @@ export async function lockCredential(trx: Knex.Transaction, id: number): Promise
 }
 
 /** Locks the credential whose pending authorization carries this state digest. */
-export async function lockByOAuthState(trx: Knex.Transaction, digest: string): Promise<CredentialRow | undefined> {
-  return trx(CREDENTIALS_TABLE).where({ oauth_state: digest }).forUpdate().first<CredentialRow | undefined>(COLUMNS);
+export async function lockByOAuthState(
+  trx: Knex.Transaction,
+  digest: string,
+): Promise<CredentialRow | undefined> {
+  return trx(CREDENTIALS_TABLE)
+    .where({ oauth_state: digest })
+    .forUpdate()
+    .first<CredentialRow | undefined>(COLUMNS);
 }
 
 export async function updateCredential(knex: Knex, id: number, changes: CredentialChanges): Promise<void> {
   const values = Object.fromEntries(
-    Object.entries(changes).map(([column, value]) => [column, value instanceof Date ? naiveUtc(value) : value]),
+    Object.entries(changes).map(([column, value]) => [
+      column,
+      value instanceof Date ? naiveUtc(value) : value,
+    ]),
   );
   await knex(CREDENTIALS_TABLE)
     .where({ id })
@@ -102,7 +113,10 @@ export async function setLockTimeout(trx: Knex.Transaction, milliseconds: number
  * Claims one authorized credential whose access token expires within `aheadSeconds`, skipping rows
  * another replica holds and those in a failure cool-down (google_integration_sidecar.refresh_backoff).
  */
-export async function claimDueForRefresh(trx: Knex.Transaction, aheadSeconds: number): Promise<CredentialRow | undefined> {
+export async function claimDueForRefresh(
+  trx: Knex.Transaction,
+  aheadSeconds: number,
+): Promise<CredentialRow | undefined> {
   return trx(`${CREDENTIALS_TABLE} as c`)
     .leftJoin('google_integration_sidecar.refresh_backoff as b', 'b.credential_id', 'c.id')
     .where('c.state', 'authorized')
@@ -110,9 +124,15 @@ export async function claimDueForRefresh(trx: Knex.Transaction, aheadSeconds: nu
     .where((query) =>
       query
         .whereNull('c.token_expiry')
-        .orWhere('c.token_expiry', '<', trx.raw(`timezone('UTC', now()) + make_interval(secs => ?)`, [aheadSeconds])),
+        .orWhere(
+          'c.token_expiry',
+          '<',
+          trx.raw(`timezone('UTC', now()) + make_interval(secs => ?)`, [aheadSeconds]),
+        ),
     )
-    .where((query) => query.whereNull('b.next_attempt_at').orWhere('b.next_attempt_at', '<=', trx.raw('now()')))
+    .where((query) =>
+      query.whereNull('b.next_attempt_at').orWhere('b.next_attempt_at', '<=', trx.raw('now()')),
+    )
     .orderBy('c.token_expiry', 'asc')
     .forUpdate('c')
     .skipLocked()

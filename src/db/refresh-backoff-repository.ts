@@ -6,7 +6,11 @@ import type { Knex } from 'knex';
 
 const TABLE = 'google_integration_sidecar.refresh_backoff';
 
-export async function recordRefreshFailure(knex: Knex, credentialId: number, delaySeconds: number): Promise<void> {
+export async function recordRefreshFailure(
+  knex: Knex,
+  credentialId: number,
+  delaySeconds: number,
+): Promise<void> {
   await knex.raw(
     `INSERT INTO ${TABLE} (credential_id, failures, next_attempt_at)
      VALUES (?, 1, now() + make_interval(secs => ?))

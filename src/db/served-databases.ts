@@ -34,7 +34,8 @@ export class ServedDatabases {
     if (!isValidDatabaseName(database)) throw notServed(database);
     if (this.allowList && !this.allowList.includes(database)) throw notServed(database);
     const knex = this.pools.get(database);
-    if (this.allowList || (this.servedUntil.get(database) ?? 0) > this.now()) return this.ready(database, knex);
+    if (this.allowList || (this.servedUntil.get(database) ?? 0) > this.now())
+      return this.ready(database, knex);
     let reason: string | undefined;
     try {
       const shape = await inspectDatabase(knex);

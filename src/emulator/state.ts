@@ -181,6 +181,11 @@ export class EmulatorState {
     return this.refreshTokens.get(token) ?? this.accessTokens.get(token);
   }
 
+  /** Every code and token handed out and still remembered: what log-leak tests grep for. */
+  issuedSecrets(): string[] {
+    return [...this.codes.keys(), ...this.refreshTokens.keys(), ...this.accessTokens.keys()];
+  }
+
   /** Forgets every token descended from one code: the answer to a replayed code. */
   revokeOrigin(origin: string): number {
     return this.deleteTokens((token) => token.origin === origin);

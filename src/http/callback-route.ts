@@ -15,8 +15,12 @@ import { type Page, sendPage } from './pages.js';
 
 const single = z.string().min(1).max(4096);
 const callbackQuery = z.union([
-  z.object({ code: single, state: single, scope: z.string().max(4096).optional() }).transform((q) => ({ kind: 'code' as const, ...q })),
-  z.object({ error: z.string().regex(/^[\w.-]{1,64}$/), state: single }).transform((q) => ({ kind: 'error' as const, ...q })),
+  z
+    .object({ code: single, state: single, scope: z.string().max(4096).optional() })
+    .transform((q) => ({ kind: 'code' as const, ...q })),
+  z
+    .object({ error: z.string().regex(/^[\w.-]{1,64}$/), state: single })
+    .transform((q) => ({ kind: 'error' as const, ...q })),
 ]);
 
 const RETRY = 'Return to Tryton and press Authorize to start again.';
@@ -27,7 +31,8 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     const parsed = callbackQuery.safeParse(flatQuery(request));
     if (!parsed.success) return sendPage(response, refused('The request is incomplete or malformed.'));
     const stateDatabase = credentials.states.verify(parsed.data.state);
-    if (stateDatabase === undefined) return sendPage(response, refused('The authorization state is not valid.'));
+    if (stateDatabase === undefined)
+      return sendPage(response, refused('The authorization state is not valid.'));
     if (pathDatabase !== undefined && pathDatabase !== stateDatabase) {
       return sendPage(response, refused('The authorization state belongs to another database.'));
     }
@@ -36,7 +41,12 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
       knex = await databases.open(stateDatabase);
     } catch (error) {
       if (error instanceof SidecarError) {
-        return sendPage(response, { status: 404, tone: 'error', title: 'Unknown database', paragraphs: [error.message] });
+        return sendPage(response, {
+          status: 404,
+          tone: 'error',
+          title: 'Unknown database',
+          paragraphs: [error.message],
+        });
       }
       throw error;
     }
@@ -46,8 +56,16 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     try {
       await handle(request, response, pathDatabase);
     } catch (error) {
-      credentials.logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'callback failed');
-      sendPage(response, { status: 500, tone: 'error', title: 'Authorization failed', paragraphs: ['An internal error occurred; the sidecar log has the details.', RETRY] });
+      credentials.logger.error(
+        { err: { name: (error as Error).name, message: (error as Error).message } },
+        'callback failed',
+      );
+      sendPage(response, {
+        status: 500,
+        tone: 'error',
+        title: 'Authorization failed',
+        paragraphs: ['An internal error occurred; the sidecar log has the details.', RETRY],
+      });
     }
   };
   router.get('/google/callback', (request, response) => guarded(request, response, undefined));
@@ -84,7 +102,9 @@ function pageFor(outcome: CallbackOutcome): Page {
         paragraphs: [
           `“${outcome.credentialName}” is authorized${outcome.account ? ` for ${outcome.account}` : ''}.`,
           ...(outcome.missing.length > 0
-            ? [`Google did not grant: ${outcome.missing.join(', ')}. Features that need them will refuse to run; press Authorize again and allow every permission to enable them.`]
+            ? [
+                `Google did not grant: ${outcome.missing.join(', ')}. Features that need them will refuse to run; press Authorize again and allow every permission to enable them.`,
+              ]
             : []),
           'You can close this window and return to Tryton.',
         ],
@@ -108,7 +128,12 @@ function pageFor(outcome: CallbackOutcome): Page {
           : 'This authorization request is unknown or was already used.',
       );
     case 'code_rejected':
-      return { status: 400, tone: 'error', title: 'Authorization failed', paragraphs: [outcome.detail, RETRY] };
+      return {
+        status: 400,
+        tone: 'error',
+        title: 'Authorization failed',
+        paragraphs: [outcome.detail, RETRY],
+      };
     case 'google_unavailable':
       return {
         status: 503,

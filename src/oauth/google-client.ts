@@ -130,7 +130,8 @@ export class GoogleOAuth {
         throw GoogleError.from(error, 'userinfo');
       }
       const body = (await response.json().catch(() => ({}))) as { email?: unknown };
-      if (!response.ok) throw GoogleError.from({ response: { status: response.status, data: body } }, 'userinfo');
+      if (!response.ok)
+        throw GoogleError.from({ response: { status: response.status, data: body } }, 'userinfo');
       return typeof body.email === 'string' ? body.email : undefined;
     });
   }
@@ -142,7 +143,8 @@ function toTokenSet(tokens: {
   expiry_date?: number | null;
   scope?: string | null | undefined;
 }): TokenSet {
-  if (!tokens.access_token) throw new GoogleError('Google answered without an access token', 200, undefined, false);
+  if (!tokens.access_token)
+    throw new GoogleError('Google answered without an access token', 200, undefined, false);
   return {
     accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token ?? undefined,

@@ -17,7 +17,8 @@ export class GoogleError extends Error {
 
   static from(error: unknown, operation: string): GoogleError {
     if (error instanceof GoogleError) return error;
-    const response = (error as { response?: { status?: number; data?: unknown; headers?: unknown } })?.response;
+    const response = (error as { response?: { status?: number; data?: unknown; headers?: unknown } })
+      ?.response;
     const status = typeof response?.status === 'number' ? response.status : undefined;
     if (status === undefined) {
       const code = (error as { code?: unknown })?.code;
@@ -28,13 +29,17 @@ export class GoogleError extends Error {
         true,
       );
     }
-    const data = (typeof response?.data === 'object' && response.data !== null ? response.data : {}) as Record<
-      string,
-      unknown
-    >;
-    const nested = typeof data.error === 'object' && data.error !== null ? (data.error as Record<string, unknown>) : {};
+    const data = (
+      typeof response?.data === 'object' && response.data !== null ? response.data : {}
+    ) as Record<string, unknown>;
+    const nested =
+      typeof data.error === 'object' && data.error !== null ? (data.error as Record<string, unknown>) : {};
     const code =
-      typeof data.error === 'string' ? data.error : typeof nested.status === 'string' ? nested.status : undefined;
+      typeof data.error === 'string'
+        ? data.error
+        : typeof nested.status === 'string'
+          ? nested.status
+          : undefined;
     const description =
       typeof data.error_description === 'string'
         ? data.error_description

@@ -18,7 +18,6 @@ import {
 } from './methods/credentials.js';
 import { discoverMethod } from './methods/discover.js';
 
-
 export const METHODS: readonly RpcMethod[] = [
   credentialsRequestAuthorization,
   credentialsGetAccessToken,

@@ -49,7 +49,10 @@ export class TokenRefresher {
       try {
         refreshed += await this.refreshDue(database, await this.options.open(database));
       } catch (error) {
-        this.context.logger.warn({ database, err: (error as Error).message }, 'background refresh skipped a database');
+        this.context.logger.warn(
+          { database, err: (error as Error).message },
+          'background refresh skipped a database',
+        );
       }
     }
     return refreshed;

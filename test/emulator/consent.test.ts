@@ -49,6 +49,16 @@ describe('GET /o/oauth2/v2/auth', () => {
     expect(html).not.toContain(CLIENT.clientSecret);
   });
 
+  it('keeps the markup other tests read with regular expressions (test/support/consent.ts)', async () => {
+    const html = await (await fetch(authUrl(emulator.url))).text();
+    expect(html).toMatch(/<form id="consent" method="post" action="\/o\/oauth2\/v2\/auth\/decision">/);
+    expect(html).toMatch(/<input type="hidden" name="request" value="req_[\w-]+">/);
+    expect(html).toContain(`<input type="checkbox" id="scope-2" name="scope" value="${CALENDAR}" checked>`);
+    expect(html).toContain(
+      '<input type="checkbox" id="scope-0" name="scope" value="openid" checked disabled>',
+    );
+  });
+
   it('escapes what it echoes', async () => {
     const answer = await fetch(authUrl(emulator.url, { scope: 'openid <script>alert(1)</script>' }));
     const html = await answer.text();

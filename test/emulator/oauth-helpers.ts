@@ -122,7 +122,7 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
     body: JSON.stringify(body),
     headers: { 'content-type': 'application/json' },
   });
-  return { status: answer.status, body: await answer.json() };
+  return { status: answer.status, body: (await answer.json()) as any };
 }
 
 export function exchangeCode(base: string, code: string, verifier: string | undefined, extra = {}) {
@@ -148,7 +148,7 @@ export function refresh(base: string, refreshToken: string) {
 
 export async function userinfo(base: string, accessToken: string, path = '/v1/userinfo') {
   const answer = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${accessToken}` } });
-  return { status: answer.status, headers: answer.headers, body: await answer.json() };
+  return { status: answer.status, headers: answer.headers, body: (await answer.json()) as any };
 }
 
 /** The whole flow: consent (allow) then code exchange with a correct verifier. */

@@ -61,6 +61,13 @@ describe('authorization_code grant', () => {
     });
   });
 
+  it('lists what it issued, for leak checks', async () => {
+    const tokens = await authorize(emulator.url);
+    expect(emulator.state.issuedSecrets()).toEqual(
+      expect.arrayContaining([tokens.access_token, tokens.refresh_token]),
+    );
+  });
+
   it('gives no refresh token to access_type=online', async () => {
     const tokens = await authorize(emulator.url, { access_type: 'online' });
     expect(tokens.refresh_token).toBeUndefined();

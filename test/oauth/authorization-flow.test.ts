@@ -46,7 +46,9 @@ describe('the full flow', () => {
       redirect_uri: `${stack.sidecar.url}/${stack.database}/google/callback`,
     });
     expect(url.searchParams.get('scope')?.split(' ')).toEqual(['openid', 'email', CALENDAR_SCOPE]);
-    expect(Buffer.from(url.searchParams.get('state')?.split('.')[0] ?? '', 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(
+      Buffer.from(url.searchParams.get('state')?.split('.')[0] ?? '', 'base64url').length,
+    ).toBeGreaterThanOrEqual(16);
     expect(Date.parse(request.expires_at) - Date.now()).toBeGreaterThan(9 * 60_000);
 
     const pending = await stack.row(id);
@@ -141,8 +143,14 @@ describe('the full flow', () => {
     expect(row.granted_scopes.split(' ')).not.toContain(CALENDAR_SCOPE);
     expect(row.last_error).toContain(`missing: ${CALENDAR_SCOPE}`);
     const before = await stack.control('/stats');
-    const refused = await stack.rpc('credentials.get_access_token', { credential_id: id, scopes: [CALENDAR_SCOPE] });
-    expect(refused.error).toMatchObject({ code: -32008, data: { type: 'scope_not_granted', missing: [CALENDAR_SCOPE] } });
+    const refused = await stack.rpc('credentials.get_access_token', {
+      credential_id: id,
+      scopes: [CALENDAR_SCOPE],
+    });
+    expect(refused.error).toMatchObject({
+      code: -32008,
+      data: { type: 'scope_not_granted', missing: [CALENDAR_SCOPE] },
+    });
     expect(await stack.control('/stats')).toEqual(before);
   });
 
@@ -169,7 +177,10 @@ describe('the full flow', () => {
     const id = await stack.createCredential({ client_secret: null });
     const before = await stack.row(id);
     const { error } = await stack.rpc('credentials.request_authorization', { credential_id: id });
-    expect(error).toMatchObject({ code: -32007, data: { type: 'credential_incomplete', missing: ['client_secret'] } });
+    expect(error).toMatchObject({
+      code: -32007,
+      data: { type: 'credential_incomplete', missing: ['client_secret'] },
+    });
     expect(await stack.row(id)).toEqual(before);
   });
 });
@@ -207,7 +218,8 @@ describe('refusals leave the stored data unchanged', () => {
 
   it('an expired state (older than 10 minutes)', async () => {
     const { id, redirect } = await pendingCredential();
-    await stack.db('google_integration_google_credentials')
+    await stack
+      .db('google_integration_google_credentials')
       .where({ id })
       .update({ authorization_requested_at: stack.db.raw("timezone('UTC', now()) - interval '11 minutes'") });
     const before = await stack.row(id);
@@ -261,7 +273,11 @@ describe('JSON-RPC refusals', () => {
       }),
     });
     expect(unauthenticated.status).toBe(401);
-    for (const params of [{ credential_id: String(id) }, { credential_id: id, min_validity: -5 }, { credential_id: id, extra: 1 }]) {
+    for (const params of [
+      { credential_id: String(id) },
+      { credential_id: id, min_validity: -5 },
+      { credential_id: id, extra: 1 },
+    ]) {
       const { error } = await stack.rpc('credentials.request_authorization', params);
       expect(error?.code).toBe(-32602);
     }

@@ -27,7 +27,9 @@ export async function consent(authorizationUrl: string, choice: ConsentChoice = 
   if (!action || !requestId) throw new Error('consent form not found');
   const body = new URLSearchParams({ request: decode(requestId), decision: choice.decision ?? 'allow' });
   body.set('email', choice.email ?? 'calendar.owner@example.com');
-  for (const match of html.matchAll(/<input type="checkbox" id="[^"]+" name="scope" value="([^"]+)" checked( disabled)?>/g)) {
+  for (const match of html.matchAll(
+    /<input type="checkbox" id="[^"]+" name="scope" value="([^"]+)" checked( disabled)?>/g,
+  )) {
     const scope = decode(match[1] as string);
     if (!match[2] && (choice.keep?.(scope) ?? true)) body.append('scope', scope);
   }
@@ -42,7 +44,9 @@ export async function consent(authorizationUrl: string, choice: ConsentChoice = 
 }
 
 /** The browser following the redirect to the sidecar: the callback page's status and text. */
-export async function followRedirect(redirect: string): Promise<{ status: number; html: string; headers: Headers }> {
+export async function followRedirect(
+  redirect: string,
+): Promise<{ status: number; html: string; headers: Headers }> {
   const response = await fetch(redirect, { redirect: 'manual' });
   return { status: response.status, html: await response.text(), headers: response.headers };
 }

@@ -49,7 +49,8 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       headers: { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    if (!response.ok) throw new Error(`emulator control ${path}: ${response.status} ${await response.text()}`);
+    if (!response.ok)
+      throw new Error(`emulator control ${path}: ${response.status} ${await response.text()}`);
     return response.json();
   };
   await control('/clients', {
@@ -102,10 +103,9 @@ export async function startStack(options: { env?: Record<string, string> } = {})
 
 /** Every secret the emulator handed out or holds for this client, to grep logs and pages for. */
 export function secretsOf(stack: Stack, extra: readonly string[] = []): string[] {
-  // The emulator's own maps of what it issued: codes, refresh and access tokens.
-  const state = stack.emulator.state as unknown as Record<'codes' | 'refreshTokens' | 'accessTokens', Map<string, unknown>>;
-  const issued = [state.codes, state.refreshTokens, state.accessTokens].flatMap((map) => [...map.keys()]);
-  return [stack.clientSecret, ...issued, ...extra].filter((value) => value.length >= 8);
+  return [stack.clientSecret, ...stack.emulator.state.issuedSecrets(), ...extra].filter(
+    (value) => value.length >= 8,
+  );
 }
 
 /** The plaintext of a sealed column, opened with the stack's own key (to look for leaks). */

@@ -11,8 +11,8 @@ from unittest.mock import patch
 
 from trytond import config
 from trytond.model.exceptions import ValidationError
-from trytond.modules.google_integration import credentials as credentials_module
-from trytond.modules.google_integration import exceptions, sidecar
+from trytond.modules.google_integration import (
+    credentials as credentials_module, exceptions, sidecar)
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder, PYSONEncoder
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -513,7 +513,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 })
 
         with self.sidecar_config():
-            credentials = record.get_credentials(min_validity=120)
+            credentials = record.get_credentials(
+                min_validity=120, scopes=(scope,))
 
         self.assertIsInstance(credentials, OAuth2Credentials)
         self.assertEqual(credentials.token, 'ya29.token')
@@ -527,6 +528,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 'database': Transaction().database.name,
                 'credential_id': record.id,
                 'min_validity': 120,
+                'scopes': [scope],
                 })
 
         # google-auth refreshes through the sidecar
@@ -541,6 +543,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.assertEqual(credentials.expiry, dt.datetime(2031, 1, 1))
         self.assertEqual(
             self.sidecar.requests[-1]['json']['params']['min_validity'], 300)
+        self.assertEqual(
+            self.sidecar.requests[-1]['json']['params']['scopes'], [scope])
 
     @with_transaction()
     def test_get_credentials_without_google_auth(self):
@@ -568,7 +572,11 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         with self.assertRaises(AttributeError):
             credentials.token = 'other'
         self.assertEqual(
-            self.sidecar.requests[0]['json']['params']['min_validity'], 60)
+            self.sidecar.requests[0]['json']['params'], {
+                'database': Transaction().database.name,
+                'credential_id': record.id,
+                'min_validity': 60,
+                })
 
     @with_transaction()
     def test_get_credentials_not_authorized(self):

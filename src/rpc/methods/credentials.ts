@@ -6,13 +6,20 @@ import { revokeCredential } from '../../credentials/revoke.js';
 import { credentialStatus } from '../../credentials/status.js';
 import { defineMethod } from '../method.js';
 import { credentialParams } from '../params.js';
-import { accessTokenResult, authorizationRequestResult, refreshResult, revokeResult, statusResult } from '../results.js';
+import {
+  accessTokenResult,
+  authorizationRequestResult,
+  refreshResult,
+  revokeResult,
+  statusResult,
+} from '../results.js';
 
 const COMMON_ERRORS = ['database_not_served', 'database_unavailable', 'credential_not_found'];
 
 export const credentialsRequestAuthorization = defineMethod({
   name: 'credentials.request_authorization',
-  summary: 'Start the OAuth consent: a new state and PKCE verifier, the consent URL, state authorization_pending',
+  summary:
+    'Start the OAuth consent: a new state and PKCE verifier, the consent URL, state authorization_pending',
   params: credentialParams,
   result: authorizationRequestResult,
   errors: [...COMMON_ERRORS, 'credential_incomplete'],
@@ -38,9 +45,19 @@ export const credentialsGetAccessToken = defineMethod({
       .describe('Scopes the caller will use; refused with scope_not_granted when not granted'),
   }),
   result: accessTokenResult,
-  errors: [...COMMON_ERRORS, 'not_authorized', 'authorization_expired', 'scope_not_granted', 'google_unavailable', 'google_rejected'],
+  errors: [
+    ...COMMON_ERRORS,
+    'not_authorized',
+    'authorization_expired',
+    'scope_not_granted',
+    'google_unavailable',
+    'google_rejected',
+  ],
   handler: async ({ database, credential_id, min_validity, scopes }, { databases, credentials }) =>
-    getAccessToken(credentials, await databases.open(database), credential_id, { minValidity: min_validity, scopes }),
+    getAccessToken(credentials, await databases.open(database), credential_id, {
+      minValidity: min_validity,
+      scopes,
+    }),
 });
 
 export const credentialsRefresh = defineMethod({
@@ -48,7 +65,13 @@ export const credentialsRefresh = defineMethod({
   summary: 'Refresh the access token now',
   params: credentialParams,
   result: refreshResult,
-  errors: [...COMMON_ERRORS, 'not_authorized', 'authorization_expired', 'google_unavailable', 'google_rejected'],
+  errors: [
+    ...COMMON_ERRORS,
+    'not_authorized',
+    'authorization_expired',
+    'google_unavailable',
+    'google_rejected',
+  ],
   handler: async ({ database, credential_id }, { databases, credentials }) =>
     forceRefresh(credentials, await databases.open(database), credential_id),
 });

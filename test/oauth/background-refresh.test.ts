@@ -1,0 +1,82 @@
+/**
+ * The background refresher: tokens close to expiry are refreshed without any caller, once per
+ * credential even with two sidecar processes claiming work, and a failing one cools down.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consent, followRedirect } from '../support/consent.js';
+import { secretsOf, type Stack, startStack } from '../support/stack.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { SIDECAR_REFRESH_INTERVAL: '1', SIDECAR_REFRESH_AHEAD: '300' } });
+  await stack.startAnotherSidecar();
+});
+
+afterAll(async () => {
+  if (!stack) return;
+  const logs = stack.logs();
+  await stack.stop();
+  for (const secret of secretsOf(stack)) expect(logs).not.toContain(secret);
+});
+
+async function authorizedCredential(email: string): Promise<number> {
+  const id = await stack.createCredential();
+  const { result } = await stack.rpc('credentials.request_authorization', { credential_id: id });
+  const { redirect } = await consent(result.authorization_url, { email });
+  expect((await followRedirect(redirect)).status).toBe(200);
+  return id;
+}
+
+async function expiresIn(id: number, seconds: number): Promise<void> {
+  await stack
+    .db('google_integration_google_credentials')
+    .where({ id })
+    .update({ token_expiry: stack.db.raw(`timezone('UTC', now()) + interval '${seconds} seconds'`) });
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, seconds = 15): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('background refresh', () => {
+  it('refreshes tokens that expire within SIDECAR_REFRESH_AHEAD, each once', async () => {
+    const ids = [
+      await authorizedCredential('bg1@example.com'),
+      await authorizedCredential('bg2@example.com'),
+    ];
+    const before = (await stack.control('/stats')).token.refresh_token;
+    for (const id of ids) await expiresIn(id, 60);
+    const rows = await until(
+      () => Promise.all(ids.map((id) => stack.row(id))),
+      (found) => found.every((row) => row.token_expiry.getTime() > Date.now() + 30 * 60_000),
+    );
+    for (const row of rows) expect(row.token_expiry.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
+    // Give both processes a few more ticks: nothing is refreshed twice.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await stack.control('/stats')).token.refresh_token - before).toBe(2);
+    expect(stack.logs()).toContain('"msg":"background refresh"');
+  });
+
+  it('cools a failing credential down instead of retrying it every tick', async () => {
+    const id = await authorizedCredential('bg3@example.com');
+    const before = (await stack.control('/stats')).token.refresh_token;
+    await stack.control('/failures', { endpoint: 'token', status: 503, count: 100 });
+    await expiresIn(id, 60);
+    const backoff = await until(
+      () => stack.db('google_integration_sidecar.refresh_backoff').where({ credential_id: id }).first(),
+      (row) => row !== undefined,
+    );
+    expect(backoff.failures).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // One claim, its retries (4 attempts), and then quiet during the 30 s cool-down.
+    expect((await stack.control('/stats')).token.refresh_token - before).toBe(4);
+    expect((await stack.row(id)).state).toBe('authorized');
+    await stack.control('/reset', {});
+  });
+});
