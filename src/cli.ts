@@ -16,6 +16,7 @@ import { migrateLatest } from './db/migrate.js';
 import { createKnex } from './db/pools.js';
 import { createLogger } from './log.js';
 import { startSidecar } from './main.js';
+import { closeOnSignals } from './shutdown.js';
 
 const USAGE = `usage: tryton-google <command> [options]
 
@@ -35,18 +36,7 @@ async function serve(): Promise<void> {
   const config = loadConfig(process.env, 'serve');
   const logger = createLogger(config.logLevel);
   const sidecar = await startSidecar(config, logger);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'signal received');
-      sidecar.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  closeOnSignals(() => sidecar.close(), logger);
 }
 
 /** Runs `work` on each database named by --database (repeatable) or, without it, SIDECAR_DATABASES. */

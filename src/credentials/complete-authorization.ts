@@ -42,7 +42,7 @@ export async function completeAuthorization(
 ): Promise<CallbackOutcome> {
   return knex.transaction(async (trx) => {
     const row = await lockByOAuthState(trx, stateDigest(query.state));
-    if (!row || row.state !== 'authorization_pending' || !row.code_verifier) {
+    if (row?.state !== 'authorization_pending' || !row.code_verifier) {
       return { kind: 'refused', reason: 'unknown_state' } as const;
     }
     const requestedAt = row.authorization_requested_at?.getTime() ?? 0;

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
+import { closeOnSignals } from '../shutdown.js';
 import { startEmulator } from './server.js';
 import type { Client } from './state.js';
 
@@ -47,18 +48,7 @@ export async function runEmulatorCommand(args: string[], env: NodeJS.ProcessEnv)
     logger,
   });
   logger.info({ url: emulator.url, clients: (values.client ?? []).length }, 'emulator listening');
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'signal received');
-      emulator.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  closeOnSignals(() => emulator.close(), logger);
 }
 
 /** `ID:SECRET:REDIRECT_URI`, split on the first two colons only: the URI has its own (`http://...`). */
