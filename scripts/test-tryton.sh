@@ -8,6 +8,12 @@ MODULE="$ROOT/tryton-module"
 
 bash "$ROOT/scripts/python-env.sh"
 
+# The end-to-end scenarios run the compiled sidecar and emulator (bin/tryton-google.js).
+if [[ ! -f "$ROOT/dist/src/cli.js" ]]; then
+  echo "test-tryton: building the sidecar (npm run build)" >&2
+  (cd "$ROOT" && npm run build --silent)
+fi
+
 export TRYTOND_DATABASE_URI="${TEST_POSTGRES_URI:-postgresql://127.0.0.1:5432/}"
 export DB_NAME="${DB_NAME:-test_google_integration_tryton}"
 export PYTHONWARNINGS="${PYTHONWARNINGS:-default}"

@@ -3,6 +3,7 @@
  * composition root. Nothing else in the sidecar reads `process.env`.
  */
 import { createHash } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { isValidDatabaseName } from './db/database-name.js';
 
@@ -138,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
   }
   const value = result.data;
   return {
-    databaseUri: value.DATABASE_URI,
+    databaseUri: withDefaultUser(value.DATABASE_URI, env.PGUSER),
     apiKey: value.SIDECAR_API_KEY ?? '',
     publicUrl: value.SIDECAR_PUBLIC_URL ?? '',
     host: value.SIDECAR_HOST ?? '127.0.0.1',
@@ -158,4 +159,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
       apiRootUrl: value.GOOGLE_API_ROOT_URL ?? GOOGLE_DEFAULTS.GOOGLE_API_ROOT_URL,
     },
   };
+}
+
+/**
+ * A URI without a user name means, as for libpq and trytond, PGUSER or else the operating-system user.
+ * node-postgres would send no user at all when the process has no USER variable, so it is filled in here.
+ */
+function withDefaultUser(databaseUri: string, pgUser: string | undefined): string {
+  const url = new URL(databaseUri);
+  if (url.username === '') url.username = encodeURIComponent(pgUser ?? userInfo().username);
+  return url.toString();
 }

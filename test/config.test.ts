@@ -93,8 +93,23 @@ describe('loadConfig', () => {
   });
 
   it('needs only DATABASE_URI for database commands', () => {
-    const config = loadConfig({ DATABASE_URI: 'postgresql://localhost/' }, 'database');
-    expect(config.databaseUri).toBe('postgresql://localhost/');
+    const config = loadConfig({ DATABASE_URI: 'postgresql://u@localhost/' }, 'database');
+    expect(config.databaseUri).toBe('postgresql://u@localhost/');
     expect(() => loadConfig({}, 'database')).toThrow(/DATABASE_URI/);
+  });
+});
+
+describe('DATABASE_URI without a user name', () => {
+  it('uses PGUSER, else the operating-system user, as libpq and trytond do', async () => {
+    const { userInfo } = await import('node:os');
+    expect(
+      loadConfig(sidecarEnv({ DATABASE_URI: 'postgresql://127.0.0.1:5432/', PGUSER: 'tryton' })).databaseUri,
+    ).toBe('postgresql://tryton@127.0.0.1:5432/');
+    expect(loadConfig(sidecarEnv({ DATABASE_URI: 'postgresql://127.0.0.1:5432/' })).databaseUri).toBe(
+      `postgresql://${userInfo().username}@127.0.0.1:5432/`,
+    );
+    expect(loadConfig(sidecarEnv({ DATABASE_URI: 'postgresql://me:pw@db:5432/' })).databaseUri).toBe(
+      'postgresql://me:pw@db:5432/',
+    );
   });
 });

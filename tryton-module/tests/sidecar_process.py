@@ -13,6 +13,7 @@ the latest when the interpreter exits (atexit).
 """
 import atexit
 import base64
+import getpass
 import json
 import os
 import re
@@ -21,8 +22,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +37,7 @@ ROOT = Path(os.environ.get(
         'GOOGLE_INTEGRATION_ROOT', Path(__file__).resolve().parents[2]))
 BIN = ROOT / 'bin' / 'tryton-google.js'
 CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar'
+SECTION = 'google_integration'
 
 _running = set()
 _running_lock = threading.Lock()
@@ -117,6 +119,8 @@ class Process:
         popen.stdout.close()
         with _running_lock:
             _running.discard(self)
+        if os.environ.get('GOOGLE_INTEGRATION_TEST_LOGS'):
+            sys.stderr.write(f"--- {self.name} output\n{self.output()}")
         return popen.returncode
 
 
@@ -131,6 +135,19 @@ def stop_all():
 
 
 atexit.register(stop_all)
+
+
+def database_server_uri():
+    "trytond's [database] uri without a database name, for the sidecar"
+    uri = os.environ.get('GOOGLE_INTEGRATION_TEST_DATABASE_URI')
+    if not uri:
+        parts = urllib.parse.urlsplit(config.get('database', 'uri'))
+        if not parts.scheme.startswith('postgresql'):
+            raise ProcessError(
+                "the sidecar needs PostgreSQL, not " + parts.scheme)
+        uri = urllib.parse.urlunsplit(
+            ('postgresql', parts.netloc, '/', '', ''))
+    return uri
 
 
 def free_port():
@@ -232,9 +249,7 @@ class Stack:
 
         port = free_port()
         env.update({
-                'DATABASE_URI': os.environ.get(
-                    'GOOGLE_INTEGRATION_TEST_DATABASE_URI',
-                    'postgresql://postgres@127.0.0.1:5432/'),
+                'DATABASE_URI': database_server_uri(),
                 'SIDECAR_API_KEY': self.api_key,
                 'SIDECAR_PUBLIC_URL': f'http://127.0.0.1:{port}',
                 'SIDECAR_HOST': '127.0.0.1',
@@ -248,6 +263,11 @@ class Stack:
                 'GOOGLE_USERINFO_URL': f'{emulator}/v1/userinfo',
                 'GOOGLE_API_ROOT_URL': f'{emulator}/',
                 })
+        if (not urllib.parse.urlsplit(env['DATABASE_URI']).username
+                and not env.get('PGUSER')):
+            # libpq (trytond) defaults to the OS user, node-postgres to
+            # $USER only, which a CI container may not set.
+            env['PGUSER'] = getpass.getuser()
         env.update(self.extra_env)
         self.sidecar = Process(
             'sidecar', ['serve'], env, '"sidecar listening"')
@@ -261,30 +281,32 @@ class Stack:
         self.configure_trytond()
 
     def configure_trytond(self):
-        section = 'google_integration'
         if self._saved_config is None:
-            self._saved_config = (
-                dict(config._config.items(section, raw=True))
-                if config.has_section(section) else None)
+            self._saved_config = {
+                option: config.get(SECTION, option)
+                for option in config.options(SECTION)
+                } if config.has_section(SECTION) else {}
             _stacks.add(self)
-        if not config.has_section(section):
-            config.add_section(section)
-        config.set(section, 'sidecar_url', self.sidecar.url)
-        config.set(section, 'sidecar_api_key', self.api_key)
+        if not config.has_section(SECTION):
+            config.add_section(SECTION)
+        config.set(SECTION, 'sidecar_url', self.sidecar.url)
+        config.set(SECTION, 'sidecar_api_key', self.api_key)
 
     def restore_config(self):
+        "Put back trytond's [google_integration] options as they were"
         if self not in _stacks:
             return
         _stacks.discard(self)
-        section = 'google_integration'
-        if config.has_section(section):
-            config.remove_section(section)
-        if self._saved_config is not None:
-            config.add_section(section)
+        if config.has_section(SECTION):
+            config.remove_section(SECTION)
+        if self._saved_config:
+            config.add_section(SECTION)
             for option, value in self._saved_config.items():
-                if not config._config.has_option('DEFAULT', option):
-                    config.set(section, option, value)
-        config.set('database', 'uri', config.get('database', 'uri'))  # clear
+                config.set(SECTION, option, value)
+        for get in [
+                config.get, config.getint, config.getfloat,
+                config.getboolean]:
+            get.cache_clear()
         self._saved_config = None
 
     def stop(self):
@@ -302,7 +324,7 @@ class Stack:
         response = request(
             f'{self.emulator.url}/__emulator{path}', data=body,
             method='GET' if body is None else 'POST')
-        if response.status != 200:
+        if not 200 <= response.status < 300:
             raise ProcessError(
                 f"emulator control {path}: {response.status} "
                 f"{response.body[:300]}")
@@ -343,10 +365,3 @@ class Stack:
             raise ProcessError(
                 f"consent answered {answer.status}: {answer.body[:300]}")
         return answer.location
-
-    def wait_until(self, predicate, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            time.sleep(0.05)
