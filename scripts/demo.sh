@@ -19,6 +19,8 @@ mkdir -p "$STATE" && chmod 700 "$STATE"
 [[ -n "${DEMO_POSTGRES_URI:-}" ]] || bash scripts/ensure-postgres.sh
 bash scripts/python-env.sh
 [[ -f dist/src/cli.js ]] || npm run --silent build
+# The Tryton web client (sao), served by trytond itself.
+[[ -f e2e/sao/node_modules/tryton-sao/index.html ]] || (cd e2e/sao && npm ci --no-audit --no-fund)
 
 # Secrets are made once per checkout and kept out of git (.cache/ is ignored).
 if [[ ! -f "$STATE/secrets.env" ]]; then
@@ -35,6 +37,7 @@ cat > "$STATE/trytond.conf" <<CONF
 uri = $POSTGRES_URI
 [web]
 listen = 127.0.0.1:$TRYTON_PORT
+root = $ROOT/e2e/sao/node_modules/tryton-sao
 [google_integration]
 sidecar_url = http://127.0.0.1:$SIDECAR_PORT
 sidecar_public_url = http://127.0.0.1:$SIDECAR_PORT
@@ -62,13 +65,14 @@ node bin/tryton-google.js migrate --database "$DATABASE"
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 0' INT TERM
-.venv/bin/trytond -c "$STATE/trytond.conf" & pids+=($!)
+# -d loads the database's pool at start; without it trytond 8.0 fails the first login on it.
+.venv/bin/trytond -c "$STATE/trytond.conf" -d "$DATABASE" & pids+=($!)
 node bin/tryton-google.js emulator --port "$EMULATOR_PORT" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/$DATABASE/google/callback" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/google/callback" & pids+=($!)
 node bin/tryton-google.js serve & pids+=($!)
 cat <<INFO
-demo: trytond   http://127.0.0.1:$TRYTON_PORT/  database "$DATABASE", user admin / admin
+demo: Tryton    http://127.0.0.1:$TRYTON_PORT/  (web client) database "$DATABASE", user admin / admin
 demo: sidecar   http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
 demo: emulator  $EMULATOR  (offline Google; control API under /__emulator/)
 demo: in Google Integration > Credentials use client id $DEMO_CLIENT_ID, secret $DEMO_CLIENT_SECRET

@@ -12,7 +12,8 @@ export function mergeTokens(cipher: TokenCipher, row: CredentialRow, tokens: Tok
     refresh_token: tokens.refreshToken
       ? cipher.seal(tokens.refreshToken, { column: 'refresh_token', id: row.id })
       : row.refresh_token,
-    token_expiry: tokens.expiresAt,
+    // Whole seconds, rounded down: the safe side, and what a Tryton form can show.
+    token_expiry: new Date(Math.floor(tokens.expiresAt.getTime() / 1000) * 1000),
   };
 }
 

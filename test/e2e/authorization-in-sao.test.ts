@@ -1,0 +1,168 @@
+/**
+ * End to end, in a real browser: a Tryton admin authorizes Google credentials in the Tryton web client
+ * (sao, served by trytond 8.0) against the offline Google emulator, as a user would do it by hand.
+ *
+ * Needs Chromium and, in e2e/sao/, sao and playwright-core: `bash scripts/e2e-setup.sh` installs them.
+ * Screenshots of each step go to .cache/e2e/authorization-in-sao/ (and failure.png/.html on failure).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../support/tryton.js';
+import { missingForBrowser, startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const SHOTS = join(ROOT, '.cache', 'e2e', 'authorization-in-sao');
+const ACCOUNT = 'calendar.owner@example.com';
+const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
+/** Longest wait for one thing to show up in the browser. */
+const STEP_MS = 20_000;
+
+// playwright-core lives in e2e/sao/ (with sao) so that the project's own dependencies stay as they
+// are; it is loaded from there at run time and typed loosely here for the same reason.
+function playwright(): any {
+  return createRequire(join(ROOT, 'e2e', 'sao', 'package.json'))('playwright-core');
+}
+
+describe('authorization in the Tryton web client', () => {
+  let stack: TrytonStack | undefined;
+  let browser: any;
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('an admin creates credentials, clicks Authorize, allows at Google and sees them authorized', async () => {
+    const missing = missingForBrowser(CHROMIUM);
+    if (missing.length > 0)
+      throw new Error(`missing for the browser test: ${missing.join(', ')}; run: bash scripts/e2e-setup.sh`);
+    rmSync(SHOTS, { recursive: true, force: true });
+    mkdirSync(SHOTS, { recursive: true });
+
+    stack = await startTrytonStack();
+    const current = stack;
+    browser = await playwright().chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      timeout: STEP_MS,
+    });
+    // launch() runs Chromium on a fresh temporary profile; the context adds nothing to it.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(STEP_MS);
+    const page = await context.newPage();
+    // Script errors in the page (a view sao cannot render, say): reported with any failure.
+    const problems: string[] = [];
+    page.on('pageerror', (error: Error) => problems.push(`page error: ${error.message}`));
+    let step = 0;
+    const shot = async (target: any, name: string) => {
+      step += 1;
+      await target.screenshot({ path: join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`) });
+    };
+
+    try {
+      // Log in: database, user name, then the password dialog.
+      await page.goto(`${current.trytonUrl}/#${current.database}`);
+      const database = page.locator('input#database');
+      await database.waitFor({ state: 'visible' });
+      await database.fill(current.database);
+      await page.locator('input#login').fill('admin');
+      await page.getByRole('button', { name: 'Login' }).click();
+      await page.locator('input#ask-dialog-entry').fill('admin');
+      await page.locator('.ask-dialog').getByRole('button', { name: 'OK' }).click();
+
+      // Google Integration > Credentials: the list, then a new record in the form.
+      const menu = page.locator('#menu');
+      await menu.locator('tr', { hasText: 'Google Integration' }).locator('.expander').click();
+      await menu.locator('td', { hasText: 'Credentials' }).dblclick();
+      const tab = page.locator('#tabcontent > .tab-pane.active');
+      await tab.locator('.treeview').waitFor({ state: 'visible' });
+      await shot(page, 'credentials-list');
+      await tab.locator('button#new_').click();
+
+      const form = tab.locator('.form');
+      const field = (name: string) => form.locator(`[name="${name}"]`);
+      await field('name').waitFor({ state: 'visible' });
+      const notebook = form.locator('.form-notebook > .nav-tabs');
+      for (const page_ of ['Configuration', 'Authentication', 'Synchronization'])
+        await notebook.getByRole('tab', { name: page_, exact: true }).waitFor({ state: 'visible' });
+      // The defaults arrive from trytond after the form shows.
+      const poll = { timeout: STEP_MS };
+      await expect.poll(() => field('scopes').inputValue(), poll).toBe(CALENDAR_SCOPE);
+      await expect.poll(() => field('redirect_uri').inputValue(), poll).toBe(current.redirectUri);
+      expect(await field('state').locator('option:checked').textContent()).toBe('Without Authorization');
+      const authorize = form.locator('button[name="authorize"]');
+      await authorize.waitFor({ state: 'visible' });
+
+      await field('name').fill('Calendar of the sales team');
+      await field('client_id').fill(current.clientId);
+      await field('client_secret').fill(current.clientSecret);
+      // trytond proposes the sidecar's callback for this database; the admin types what they
+      // registered at Google, here the same.
+      await field('redirect_uri').fill(current.redirectUri);
+      await shot(page, 'new-credentials');
+      await tab.locator('button#save').click();
+      await tab.locator('.infobar').getByText('Record saved.').waitFor({ state: 'visible' });
+
+      // Authorize: sao opens the ir.action.url (Google's consent page) in a new window.
+      const popup = context.waitForEvent('page', { timeout: STEP_MS });
+      await authorize.click();
+      const consent = await popup;
+      consent.on('pageerror', (error: Error) => problems.push(`consent page error: ${error.message}`));
+      await consent.locator('form#consent').waitFor({ state: 'visible' });
+      expect(consent.url().startsWith(`${current.emulator.url}/`), consent.url()).toBe(true);
+      expect(await consent.locator('#client-id').textContent()).toBe(current.clientId);
+      expect(await consent.locator('#redirect-uri').textContent()).toBe(current.redirectUri);
+      await consent.locator('input[name="email"]').fill(ACCOUNT);
+      await shot(consent, 'google-consent');
+      await consent.locator('button#allow').click();
+      await consent.getByText('Google account connected').waitFor({ state: 'visible' });
+      const callback = `${current.sidecarUrl}/${current.database}/google/callback?`;
+      expect(consent.url().startsWith(callback), consent.url()).toBe(true);
+      await consent.getByText(ACCOUNT).first().waitFor({ state: 'visible' });
+      await shot(consent, 'sidecar-callback');
+      await consent.close();
+
+      // Back in Tryton: reloading the record shows it authorized, for the account that consented.
+      await page.bringToFront();
+      await tab.locator('button#reload').click();
+      await expect
+        .poll(() => field('state').locator('option:checked').textContent(), poll)
+        .toBe('Authorized');
+      await form.locator('button[name="revoke"]').waitFor({ state: 'visible' });
+      await form.locator('button[name="refresh"]').waitFor({ state: 'visible' });
+      await authorize.waitFor({ state: 'hidden' });
+      await notebook.getByRole('tab', { name: 'Authentication', exact: true }).click();
+      await field('account_email').waitFor({ state: 'visible' });
+      expect(await field('account_email').inputValue()).toBe(ACCOUNT);
+      expect(await field('granted_scopes').inputValue()).toContain(CALENDAR_SCOPE);
+      await shot(page, 'authorized');
+
+      // And in the database the sidecar wrote, tokens encrypted at rest.
+      const row = await current.credential('Calendar of the sales team');
+      expect(row).toMatchObject({ state: 'authorized', account_email: ACCOUNT, last_error: null });
+      expect(row?.refresh_token).toMatch(/^gcm1\./);
+      expect(problems).toEqual([]);
+    } catch (error) {
+      await page.screenshot({ path: join(SHOTS, 'failure.png') }).catch(() => undefined);
+      writeFileSync(join(SHOTS, 'failure.html'), await page.content().catch(() => ''));
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `${message}\n--- browser\n${problems.join('\n') || '(nothing)'}\n` +
+          `screenshots: ${SHOTS}\n${current.logs().slice(-6000)}`,
+        { cause: error },
+      );
+    }
+  }, 240_000);
+});

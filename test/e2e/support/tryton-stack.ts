@@ -1,0 +1,202 @@
+/**
+ * The whole product as an admin meets it: trytond 8.0 serving the web client sao and a database
+ * cloned from the template where google_integration is activated, the sidecar (`tryton-google
+ * serve`) serving that same database, and the offline Google emulator with one OAuth client.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../../src/emulator/server.js';
+import { API_KEY, sidecarEnv } from '../../support/env.js';
+import { cloneDatabase, connect, dropDatabase, POSTGRES_URI } from '../../support/postgres.js';
+import { type SidecarProcess, startServe } from '../../support/processes.js';
+import { ROOT, trytonTemplate } from '../../support/tryton.js';
+
+export const SAO_ROOT = join(ROOT, 'e2e', 'sao', 'node_modules', 'tryton-sao');
+const TRYTOND = join(process.env.GOOGLE_INTEGRATION_VENV ?? join(ROOT, '.venv'), 'bin', 'trytond');
+const TABLE = 'google_integration_google_credentials';
+
+export interface TrytonStack {
+  readonly database: string;
+  /** Where sao is served (trytond's own port), without a trailing slash. */
+  readonly trytonUrl: string;
+  readonly sidecarUrl: string;
+  readonly emulator: RunningEmulator;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The redirect URI registered at the emulator: the sidecar's callback for this database. */
+  readonly redirectUri: string;
+  readonly db: Knex;
+  credential(name: string): Promise<Record<string, any> | undefined>;
+  /** What trytond and the sidecar printed, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+interface TrytondProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+async function startTrytond(configFile: string, database: string, url: string): Promise<TrytondProcess> {
+  // `-d` loads the database's pool before listening. Without it trytond 8.0.12 answers the first
+  // login on a database with the error "'res.user'": Cache.sync's Pool() registers an empty pool
+  // for the database, so security.login takes it as loaded.
+  const child = spawn(TRYTOND, ['-c', configFile, '-d', database], {
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await once(child, 'exit');
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`trytond exited with ${child.exitCode}:\n${output}`);
+    try {
+      // sao's page, served by trytond from [web] root.
+      const response = await fetch(`${url}/`);
+      if (response.ok && (await response.text()).includes('tryton-sao.js')) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`trytond did not serve sao at ${url} within 60 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { child, output: () => output, stop };
+}
+
+export async function startTrytonStack(): Promise<TrytonStack> {
+  const database = await cloneDatabase(await trytonTemplate(), 'gi_test_e2e');
+  const cleanups: (() => Promise<unknown>)[] = [() => dropDatabase(database)];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const db = connect(database);
+    cleanups.push(() => db.destroy());
+    // A new database greets its first login with the module configuration wizard (users, company);
+    // it is not what this test is about.
+    await db('ir_module_config_wizard_item').update({ state: 'done' });
+
+    const emulator = await startEmulator();
+    cleanups.push(() => emulator.close());
+
+    const sidecarPort = await freePort();
+    const publicUrl = `http://127.0.0.1:${sidecarPort}`;
+    const sidecar: SidecarProcess = await startServe(
+      sidecarEnv({
+        ...emulatorEndpoints(emulator.url),
+        SIDECAR_DATABASES: database,
+        SIDECAR_PORT: String(sidecarPort),
+        SIDECAR_PUBLIC_URL: publicUrl,
+      }),
+    );
+    cleanups.push(() => sidecar.stop());
+
+    const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
+    const clientSecret = `GOCSPX-${randomBytes(18).toString('base64url')}`;
+    const redirectUri = `${sidecar.url}/${database}/google/callback`;
+    const registered = await fetch(`${emulator.url}/__emulator/clients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [redirectUri],
+      }),
+    });
+    if (!registered.ok) throw new Error(`emulator refused the client: ${await registered.text()}`);
+
+    const folder = mkdtempSync(join(tmpdir(), 'gi-e2e-trytond-'));
+    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
+    const trytonUrl = `http://127.0.0.1:${await freePort()}`;
+    const configFile = join(folder, 'trytond.conf');
+    writeFileSync(
+      configFile,
+      [
+        '[database]',
+        `uri = ${POSTGRES_URI}`,
+        // The login form then asks for the database by name instead of listing every database on
+        // the server (other tests create and drop theirs meanwhile).
+        'list = False',
+        '[web]',
+        `listen = ${new URL(trytonUrl).host}`,
+        `root = ${SAO_ROOT}`,
+        '[google_integration]',
+        `sidecar_url = ${sidecar.url}`,
+        `sidecar_api_key = ${API_KEY}`,
+        `sidecar_public_url = ${publicUrl}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const trytond = await startTrytond(configFile, database, trytonUrl);
+    cleanups.push(() => trytond.stop());
+
+    return {
+      database,
+      trytonUrl,
+      sidecarUrl: sidecar.url,
+      emulator,
+      clientId,
+      clientSecret,
+      redirectUri,
+      db,
+      credential: (name) => db(TABLE).where({ name }).first(),
+      logs: () => `--- trytond\n${quiet(trytond.output())}\n--- sidecar\n${sidecar.output()}`,
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** trytond's log without the access lines of requests that succeeded. */
+function quiet(log: string): string {
+  return log
+    .split('\n')
+    .filter((line) => !/ INFO werkzeug .*" [23]\d\d -$/.test(line))
+    .join('\n');
+}
+
+/** What is missing for the browser test, each with the reason; empty when all is there. */
+export function missingForBrowser(chromium: string): string[] {
+  const missing: string[] = [];
+  if (!existsSync(chromium)) missing.push(`Chromium (${chromium})`);
+  if (!existsSync(join(SAO_ROOT, 'index.html'))) missing.push(`sao (${SAO_ROOT})`);
+  if (!existsSync(join(ROOT, 'e2e', 'sao', 'node_modules', 'playwright-core', 'package.json')))
+    missing.push('playwright-core (e2e/sao/node_modules)');
+  if (!existsSync(TRYTOND)) missing.push(`trytond (${TRYTOND}; scripts/python-env.sh makes it)`);
+  return missing;
+}
