@@ -49,11 +49,15 @@ psql_admin() { psql "${POSTGRES_URI%/}/postgres" -XtAq "$@"; }
 if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != 1 ]]; then
   psql_admin -c "CREATE DATABASE \"$DATABASE\""
 fi
-if [[ "$(psql "${POSTGRES_URI%/}/$DATABASE" -XtAq -c "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null)" != activated ]]; then
+# (Re)activate when the module is not activated yet or its files changed since the last start.
+module_hash="$(cd tryton-module && find . -path ./tests -prune -o -path ./doc -prune -o -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.po' \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+module_state="$(psql "${POSTGRES_URI%/}/$DATABASE" -XtAq -c "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null || true)"
+if [[ "$module_state" != activated || "$(cat "$STATE/module.hash" 2>/dev/null)" != "$module_hash" ]]; then
   echo "demo: activating google_integration on $DATABASE (admin / admin)"
   printf 'admin\n' > "$STATE/admin-password"
   TRYTONPASSFILE="$STATE/admin-password" .venv/bin/trytond-admin -c "$STATE/trytond.conf" -d "$DATABASE" \
     --email admin@example.com -u google_integration --activate-dependencies
+  echo "$module_hash" > "$STATE/module.hash"
 fi
 
 EMULATOR="http://127.0.0.1:$EMULATOR_PORT"
