@@ -6,7 +6,7 @@
  *   emulator --port N          the offline Google (src/emulator)
  */
 import { parseArgs } from 'node:util';
-import type { Knex } from 'knex';
+import type { Db } from './db/handle.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { rotateKeys } from './credentials/rotate-keys.js';
 import { TokenCipher } from './crypto/token-cipher.js';
@@ -44,7 +44,7 @@ async function eachDatabase(
   command: string,
   args: string[],
   config: Config,
-  work: (knex: Knex, database: string) => Promise<void>,
+  work: (db: Db, database: string) => Promise<void>,
 ): Promise<void> {
   const { values } = parseArgs({ args, options: { database: { type: 'string', multiple: true } } });
   const names = values.database ?? config.databases ?? [];

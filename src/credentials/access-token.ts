@@ -4,7 +4,7 @@
  * lock and after re-reading the row, so any number of callers, on any number of replicas, cause one
  * call to Google: the others wait on the lock and then find the fresh token.
  */
-import type { Knex } from 'knex';
+import { type Db, type Tx, inTransaction } from '../db/handle.js';
 import {
   type CredentialRow,
   findCredential,
@@ -44,14 +44,14 @@ const LOCK_TIMEOUT_MS = 30_000;
 
 export async function getAccessToken(
   context: CredentialContext,
-  knex: Knex,
+  db: Db,
   credentialId: number,
   request: AccessTokenRequest,
 ): Promise<AccessToken> {
-  const row = usable(await findCredential(knex, credentialId), credentialId);
+  const row = usable(await findCredential(db, credentialId), credentialId);
   requireScopes(row, request.scopes);
   if (isValid(context, row, request.minValidity)) return present(context, row);
-  const outcome = await knex.transaction(async (trx) => {
+  const outcome = await inTransaction(db, async (trx) => {
     await setLockTimeout(trx, LOCK_TIMEOUT_MS);
     const locked = usable(await lockCredential(trx, credentialId), credentialId);
     if (isValid(context, locked, request.minValidity)) return { row: locked };
@@ -61,8 +61,8 @@ export async function getAccessToken(
 }
 
 /** `credentials.refresh`: refresh now, whatever the token's remaining validity. */
-export async function forceRefresh(context: CredentialContext, knex: Knex, credentialId: number) {
-  const outcome = await knex.transaction(async (trx) => {
+export async function forceRefresh(context: CredentialContext, db: Db, credentialId: number) {
+  const outcome = await inTransaction(db, async (trx) => {
     await setLockTimeout(trx, LOCK_TIMEOUT_MS);
     return refreshLocked(context, trx, usable(await lockCredential(trx, credentialId), credentialId));
   });
@@ -81,7 +81,7 @@ export type RefreshOutcome =
  */
 export async function refreshLocked(
   context: CredentialContext,
-  trx: Knex.Transaction,
+  trx: Tx,
   row: CredentialRow,
 ): Promise<RefreshOutcome> {
   const refreshToken = openRefreshToken(context.cipher, row);

@@ -5,7 +5,7 @@
  * changes nothing either, so the user's genuine flow is not burnt by a forged callback. A denial
  * ends the pending request and returns the credential to a state the user can retry from.
  */
-import type { Knex } from 'knex';
+import { type Db, type Tx, inTransaction } from '../db/handle.js';
 import { type CredentialRow, lockByOAuthState, updateCredential } from '../db/credentials-repository.js';
 import { GoogleError } from '../oauth/google-error.js';
 import { missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js';
@@ -36,11 +36,11 @@ export type CallbackOutcome =
 
 export async function completeAuthorization(
   context: CredentialContext,
-  knex: Knex,
+  db: Db,
   database: string,
   query: CallbackQuery,
 ): Promise<CallbackOutcome> {
-  return knex.transaction(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await lockByOAuthState(trx, stateDigest(query.state));
     if (row?.state !== 'authorization_pending' || !row.code_verifier) {
       return { kind: 'refused', reason: 'unknown_state' } as const;
@@ -56,7 +56,7 @@ export async function completeAuthorization(
 
 async function deny(
   context: CredentialContext,
-  trx: Knex.Transaction,
+  trx: Tx,
   database: string,
   row: CredentialRow,
   error: string,
@@ -78,7 +78,7 @@ async function deny(
 
 async function exchange(
   context: CredentialContext,
-  trx: Knex.Transaction,
+  trx: Tx,
   database: string,
   row: CredentialRow,
   query: Extract<CallbackQuery, { kind: 'code' }>,

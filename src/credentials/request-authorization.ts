@@ -3,7 +3,7 @@
  * verifier, the consent URL, and the credential moved to authorization_pending. A new request
  * replaces any earlier pending one, whose state then no longer matches.
  */
-import type { Knex } from 'knex';
+import type { Db } from '../db/handle.js';
 import { findCredential, updateCredential } from '../db/credentials-repository.js';
 import { ErrorType, SidecarError } from '../errors.js';
 import { requestedScopes } from '../oauth/scopes.js';
@@ -18,11 +18,11 @@ export interface AuthorizationRequest {
 
 export async function requestAuthorization(
   context: CredentialContext,
-  knex: Knex,
+  db: Db,
   database: string,
   credentialId: number,
 ): Promise<AuthorizationRequest> {
-  const row = await findCredential(knex, credentialId);
+  const row = await findCredential(db, credentialId);
   if (!row) throw credentialNotFound(credentialId);
   const missing = (['client_id', 'client_secret', 'redirect_uri'] as const).filter(
     (field) => !row[field]?.trim(),
@@ -52,7 +52,7 @@ export async function requestAuthorization(
     { state: state.value, scopes: requestedScopes(row.scopes), codeChallenge },
   );
   const requestedAt = context.now();
-  await updateCredential(knex, credentialId, {
+  await updateCredential(db, credentialId, {
     state: 'authorization_pending',
     oauth_state: stateDigest(state.value),
     code_verifier: context.cipher.seal(codeVerifier, { column: 'code_verifier', id: credentialId }),

@@ -4,15 +4,15 @@
  * (`invalid_token`, or the credential expired) still lets the local revoke complete; Google being
  * unreachable does not, so no grant is left alive at Google while Tryton shows it gone.
  */
-import type { Knex } from 'knex';
+import { type Db, inTransaction } from '../db/handle.js';
 import { lockCredential, setLockTimeout, updateCredential } from '../db/credentials-repository.js';
 import { GoogleError } from '../oauth/google-error.js';
 import type { CredentialContext } from './context.js';
 import { credentialNotFound, googleUnavailable } from './errors.js';
 import { openAccessToken, openRefreshToken } from './tokens.js';
 
-export async function revokeCredential(context: CredentialContext, knex: Knex, credentialId: number) {
-  const failure = await knex.transaction(async (trx) => {
+export async function revokeCredential(context: CredentialContext, db: Db, credentialId: number) {
+  const failure = await inTransaction(db, async (trx) => {
     await setLockTimeout(trx, 30_000);
     const row = await lockCredential(trx, credentialId);
     if (!row) throw credentialNotFound(credentialId);

@@ -3,7 +3,7 @@
  * SIDECAR_ENCRYPTION_KEYS. Run it after putting a new key first; once it reports nothing left under
  * old keys, they can be dropped from the list. Each row is re-sealed under its row lock.
  */
-import type { Knex } from 'knex';
+import { type Db, inTransaction } from '../db/handle.js';
 import {
   type CredentialChanges,
   listSealed,
@@ -14,11 +14,11 @@ import type { TokenCipher } from '../crypto/token-cipher.js';
 
 const SEALED_COLUMNS = ['access_token', 'refresh_token', 'code_verifier'] as const;
 
-export async function rotateKeys(cipher: TokenCipher, knex: Knex): Promise<{ rows: number; values: number }> {
+export async function rotateKeys(cipher: TokenCipher, db: Db): Promise<{ rows: number; values: number }> {
   let rows = 0;
   let values = 0;
-  for (const { id } of await listSealed(knex)) {
-    const changed = await knex.transaction(async (trx) => {
+  for (const { id } of await listSealed(db)) {
+    const changed = await inTransaction(db, async (trx) => {
       const row = await lockCredential(trx, id);
       if (!row) return 0;
       const changes: Record<string, string> = {};

@@ -1,5 +1,5 @@
 /** `credentials.status`: what Tryton shows about a credential, read straight from its row. */
-import type { Knex } from 'knex';
+import type { Db } from '../db/handle.js';
 import { type CredentialState, findCredential } from '../db/credentials-repository.js';
 import { splitScopes } from '../oauth/scopes.js';
 import { credentialNotFound } from './errors.js';
@@ -13,8 +13,8 @@ export interface CredentialStatus {
   readonly last_sync: string | null;
 }
 
-export async function credentialStatus(knex: Knex, credentialId: number): Promise<CredentialStatus> {
-  const row = await findCredential(knex, credentialId);
+export async function credentialStatus(db: Db, credentialId: number): Promise<CredentialStatus> {
+  const row = await findCredential(db, credentialId);
   if (!row) throw credentialNotFound(credentialId);
   return {
     state: row.state,

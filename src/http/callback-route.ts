@@ -36,9 +36,9 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     if (pathDatabase !== undefined && pathDatabase !== stateDatabase) {
       return sendPage(response, refused('The authorization state belongs to another database.'));
     }
-    let knex: Awaited<ReturnType<ServedDatabases['open']>>;
+    let db: Awaited<ReturnType<ServedDatabases['open']>>;
     try {
-      knex = await databases.open(stateDatabase);
+      db = await databases.open(stateDatabase);
     } catch (error) {
       if (error instanceof SidecarError) {
         return sendPage(response, {
@@ -50,7 +50,7 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
       }
       throw error;
     }
-    sendPage(response, pageFor(await completeAuthorization(credentials, knex, stateDatabase, parsed.data)));
+    sendPage(response, pageFor(await completeAuthorization(credentials, db, stateDatabase, parsed.data)));
   };
   const guarded = async (request: Request, response: Response, pathDatabase: string | undefined) => {
     try {

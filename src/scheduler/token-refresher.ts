@@ -4,7 +4,7 @@
  * refreshing a credential twice; a failed refresh puts the credential in a cool-down that doubles
  * with each failure (refresh_backoff), shared by all replicas.
  */
-import type { Knex } from 'knex';
+import { type Db, inTransaction } from '../db/handle.js';
 import { refreshLocked } from '../credentials/access-token.js';
 import type { CredentialContext } from '../credentials/context.js';
 import { claimDueForRefresh } from '../db/credentials-repository.js';
@@ -16,7 +16,7 @@ export interface RefresherOptions {
   readonly aheadSeconds: number;
   /** The databases to look at on each tick (allow-list, or those served so far). */
   readonly databases: () => readonly string[];
-  readonly open: (database: string) => Promise<Knex>;
+  readonly open: (database: string) => Promise<Db>;
 }
 
 const BATCH = 50;
@@ -69,10 +69,10 @@ export class TokenRefresher {
     this.timer.unref();
   }
 
-  private async refreshDue(database: string, knex: Knex): Promise<number> {
+  private async refreshDue(database: string, db: Db): Promise<number> {
     let refreshed = 0;
     for (let index = 0; index < BATCH && !this.stopped; index++) {
-      const claimed = await knex.transaction(async (trx) => {
+      const claimed = await inTransaction(db, async (trx) => {
         const row = await claimDueForRefresh(trx, this.options.aheadSeconds);
         if (!row) return false;
         const outcome = await refreshLocked(this.context, trx, row);
