@@ -146,6 +146,20 @@ describe('failures', () => {
     expect(error).toBeUndefined();
   });
 
+  it('a revoke completes locally when Google says the token is already invalid', async () => {
+    const id = await authorizedCredential('gone@example.com');
+    await stack.control('/grants/revoke', { email: 'gone@example.com' });
+    const before = (await stack.control('/stats')).revoke;
+    const { result } = await stack.rpc('credentials.revoke', { credential_id: id });
+    expect(result).toEqual({ state: 'without_authorization' });
+    expect((await stack.control('/stats')).revoke - before).toBe(1);
+    expect(await stack.row(id)).toMatchObject({
+      state: 'without_authorization',
+      refresh_token: null,
+      access_token: null,
+    });
+  });
+
   it('a revoke while Google is down fails and keeps the tokens', async () => {
     const id = await authorizedCredential();
     const before = await stack.row(id);
