@@ -14,6 +14,7 @@ import { DatabasePools } from './db/pools.js';
 import { ServedDatabases } from './db/served-databases.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { GoogleOAuth } from './oauth/google-client.js';
 import { StateTokens } from './oauth/state-token.js';
 import { createRpcServer } from './rpc/server.js';
@@ -35,11 +36,13 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex) => {
     await migrateLatest(knex);
   });
+  const metrics = new Metrics();
   const credentials: CredentialContext = {
     cipher: new TokenCipher(config.encryptionKeys),
     google: new GoogleOAuth(config.google),
     states: new StateTokens(config.encryptionKeys),
     logger,
+    metrics,
     now: () => new Date(),
     authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
   };

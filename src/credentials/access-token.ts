@@ -99,6 +99,7 @@ export async function refreshLocked(
       ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
     });
     context.logger.info({ credential_id: row.id, token_expiry: tokens.expiresAt }, 'token refreshed');
+    context.metrics.refresh('refreshed');
     return {
       row: {
         ...row,
@@ -109,6 +110,7 @@ export async function refreshLocked(
   } catch (error) {
     const failure = GoogleError.from(error, 'token refresh');
     if (failure.code !== 'invalid_grant') {
+      context.metrics.refresh(failure.transient ? 'transient' : 'rejected');
       context.logger.warn(
         { credential_id: row.id, status: failure.status, code: failure.code },
         'token refresh failed',
@@ -126,6 +128,7 @@ export async function refreshLocked(
       { credential_id: row.id },
       'refresh token refused (invalid_grant): authorization expired',
     );
+    context.metrics.refresh('invalid_grant');
     return { expired: INVALID_GRANT_EXPLANATION };
   }
 }

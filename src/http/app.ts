@@ -1,5 +1,5 @@
 /**
- * The HTTP surface of the sidecar (express 5): health, JSON-RPC and the OAuth callback.
+ * The HTTP surface of the sidecar (express 5): health, metrics, JSON-RPC and the OAuth callback.
  * Everything it needs arrives from main.ts; it reads no configuration of its own.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
@@ -21,8 +21,12 @@ export function createApp({ apiKey, rpcServer, context, readinessDatabase }: App
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requestLog(context.logger));
+  const { metrics } = context.credentials;
+  app.use(requestLog(context.logger, metrics));
   app.use(healthRoutes(context.databases, readinessDatabase));
+  app.get('/metrics', async (_request, response) => {
+    response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.use(rpcRoute(rpcServer, apiKey, context));
   app.use(callbackRoutes(context.databases, context.credentials));
   app.use((_request, response) => {

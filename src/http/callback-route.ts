@@ -11,6 +11,7 @@ import type { CredentialContext } from '../credentials/context.js';
 import { isValidDatabaseName } from '../db/database-name.js';
 import type { ServedDatabases } from '../db/served-databases.js';
 import { SidecarError } from '../errors.js';
+import type { CallbackOutcome as MetricOutcome } from '../metrics.js';
 import { type Page, sendPage } from './pages.js';
 
 const single = z.string().min(1).max(4096);
@@ -27,53 +28,58 @@ const RETRY = 'Return to Tryton and press Authorize to start again.';
 
 export function callbackRoutes(databases: ServedDatabases, credentials: CredentialContext): Router {
   const router = express.Router();
-  const handle = async (request: Request, response: Response, pathDatabase: string | undefined) => {
+  const decide = async (
+    request: Request,
+    pathDatabase: string | undefined,
+  ): Promise<[Page, MetricOutcome]> => {
+    if (pathDatabase !== undefined && !isValidDatabaseName(pathDatabase)) {
+      return [refused('The database name is not valid.'), 'refused'];
+    }
     const parsed = callbackQuery.safeParse(flatQuery(request));
-    if (!parsed.success) return sendPage(response, refused('The request is incomplete or malformed.'));
+    if (!parsed.success) return [refused('The request is incomplete or malformed.'), 'refused'];
     const stateDatabase = credentials.states.verify(parsed.data.state);
-    if (stateDatabase === undefined)
-      return sendPage(response, refused('The authorization state is not valid.'));
+    if (stateDatabase === undefined) return [refused('The authorization state is not valid.'), 'refused'];
     if (pathDatabase !== undefined && pathDatabase !== stateDatabase) {
-      return sendPage(response, refused('The authorization state belongs to another database.'));
+      return [refused('The authorization state belongs to another database.'), 'refused'];
     }
     let db: Awaited<ReturnType<ServedDatabases['open']>>;
     try {
       db = await databases.open(stateDatabase);
     } catch (error) {
-      if (error instanceof SidecarError) {
-        return sendPage(response, {
-          status: 404,
-          tone: 'error',
-          title: 'Unknown database',
-          paragraphs: [error.message],
-        });
-      }
-      throw error;
+      if (!(error instanceof SidecarError)) throw error;
+      return [
+        { status: 404, tone: 'error', title: 'Unknown database', paragraphs: [error.message] },
+        'refused',
+      ];
     }
-    sendPage(response, pageFor(await completeAuthorization(credentials, db, stateDatabase, parsed.data)));
+    const outcome = await completeAuthorization(credentials, db, stateDatabase, parsed.data);
+    return [pageFor(outcome), outcome.kind];
   };
-  const guarded = async (request: Request, response: Response, pathDatabase: string | undefined) => {
+  const handle = async (request: Request, response: Response, pathDatabase: string | undefined) => {
+    let page: Page;
+    let outcome: MetricOutcome;
     try {
-      await handle(request, response, pathDatabase);
+      [page, outcome] = await decide(request, pathDatabase);
     } catch (error) {
       credentials.logger.error(
         { err: { name: (error as Error).name, message: (error as Error).message } },
         'callback failed',
       );
-      sendPage(response, {
+      page = {
         status: 500,
         tone: 'error',
         title: 'Authorization failed',
         paragraphs: ['An internal error occurred; the sidecar log has the details.', RETRY],
-      });
+      };
+      outcome = 'error';
     }
+    credentials.metrics.callback(outcome);
+    sendPage(response, page);
   };
-  router.get('/google/callback', (request, response) => guarded(request, response, undefined));
-  router.get('/:database/google/callback', async (request, response) => {
-    const database = request.params.database;
-    if (!isValidDatabaseName(database)) return sendPage(response, refused('The database name is not valid.'));
-    return guarded(request, response, database);
-  });
+  router.get('/google/callback', (request, response) => handle(request, response, undefined));
+  router.get('/:database/google/callback', (request, response) =>
+    handle(request, response, request.params.database),
+  );
   return router;
 }
 

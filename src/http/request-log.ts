@@ -1,20 +1,25 @@
 /**
- * One log line per request. Only the path is logged, never the query string: the OAuth callback
- * carries the authorization code and state there.
+ * One log line and one metric observation per request. Only the path is logged, never the query
+ * string: the OAuth callback carries the authorization code and state there. The metric is labelled
+ * with the route pattern (`/:database/google/callback`), never the path, to keep its labels few.
  */
 import type { RequestHandler } from 'express';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 
-export function requestLog(logger: Logger): RequestHandler {
+export function requestLog(logger: Logger, metrics?: Metrics): RequestHandler {
   return (request, response, next) => {
     const started = process.hrtime.bigint();
     response.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = request.route?.path;
+      metrics?.request(typeof route === 'string' ? route : 'unmatched', response.statusCode, seconds);
       logger.info(
         {
           method: request.method,
           path: request.path,
           status: response.statusCode,
-          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          ms: Math.round(seconds * 1e6) / 1000,
         },
         'request',
       );

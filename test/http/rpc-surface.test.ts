@@ -168,3 +168,16 @@ describe('allow-list', () => {
     }
   });
 });
+
+describe('metrics', () => {
+  it('serves Prometheus metrics labelled by route pattern, never by database', async () => {
+    await call(sidecar.url, 'credentials.status', { database, credential_id: credentialId });
+    const response = await fetch(`${sidecar.url}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('tryton_google_http_request_duration_seconds_count{route="/rpc",status="2xx"}');
+    expect(text).toContain('# TYPE tryton_google_token_refreshes_total counter');
+    expect(text).toContain('process_resident_memory_bytes');
+    expect(text).not.toContain(database);
+  });
+});

@@ -169,3 +169,15 @@ describe('failures', () => {
     expect(await stack.row(id)).toEqual(before);
   });
 });
+
+describe('metrics', () => {
+  it('counts refresh outcomes and callbacks for the operator', async () => {
+    const text = await (await fetch(`${stack.sidecar.url}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    expect(value('tryton_google_token_refreshes_total{outcome="refreshed"}')).toBeGreaterThan(0);
+    expect(value('tryton_google_token_refreshes_total{outcome="invalid_grant"}')).toBe(1);
+    expect(value('tryton_google_token_refreshes_total{outcome="transient"}')).toBeGreaterThan(0);
+    expect(value('tryton_google_authorization_callbacks_total{outcome="authorized"}')).toBeGreaterThan(0);
+  });
+});

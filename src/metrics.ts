@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics (prom-client) for the person operating the sidecar, served on `GET /metrics`.
+ * A registry per sidecar instance (not prom-client's global one) so tests can run several. Labels
+ * are closed sets: never a database name, credential id or anything a caller chooses.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export type RefreshOutcome = 'refreshed' | 'invalid_grant' | 'transient' | 'rejected';
+export type CallbackOutcome =
+  | 'authorized'
+  | 'denied'
+  | 'refused'
+  | 'code_rejected'
+  | 'google_unavailable'
+  | 'error';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly refreshes = new Counter({
+    name: 'tryton_google_token_refreshes_total',
+    help: 'Token refreshes attempted with Google, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly callbacks = new Counter({
+    name: 'tryton_google_authorization_callbacks_total',
+    help: 'OAuth callbacks received, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly requests = new Histogram({
+    name: 'tryton_google_http_request_duration_seconds',
+    help: 'HTTP requests served, by route and status class',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  refresh(outcome: RefreshOutcome): void {
+    this.refreshes.inc({ outcome });
+  }
+
+  callback(outcome: CallbackOutcome): void {
+    this.callbacks.inc({ outcome });
+  }
+
+  request(route: string, status: number, seconds: number): void {
+    this.requests.observe({ route, status: `${Math.floor(status / 100)}xx` }, seconds);
+  }
+}
