@@ -7,7 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 mkdir -p .cache
 
+bash scripts/ensure-postgres.sh || exit 1
 bash scripts/python-env.sh || exit 1
+# Chromium and the Tryton web client for the browser test (idempotent; quick when present).
+bash scripts/e2e-setup.sh || exit 1
 npm run --silent build || exit 1
 
 echo "== TypeScript tests (vitest)"
