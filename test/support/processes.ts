@@ -36,7 +36,11 @@ export async function startServe(env: NodeJS.ProcessEnv): Promise<SidecarProcess
     output += chunk.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sidecar did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      // A sidecar that never said it listens must not outlive the test run.
+      child.kill('SIGKILL');
+      reject(new Error(`sidecar did not start:\n${output}`));
+    }, 20_000);
     const check = () => {
       const match = /"url":"(http:\/\/[^"]+)".*"msg":"sidecar listening"/.exec(output);
       if (match?.[1]) {
