@@ -52,6 +52,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     rpcServer: createRpcServer(logger),
     context,
     readinessDatabase: readinessDatabase(config.databaseUri),
+    metrics,
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');

@@ -6,12 +6,14 @@
  */
 import { type Db, type Tx, inTransaction } from '../db/handle.js';
 import {
+  type CredentialChanges,
   type CredentialRow,
   findCredential,
   lockCredential,
   setLockTimeout,
   updateCredential,
 } from '../db/credentials-repository.js';
+import type { TokenSet } from '../oauth/google-client.js';
 import { GoogleError } from '../oauth/google-error.js';
 import { missingScopes, splitScopes } from '../oauth/scopes.js';
 import type { CredentialContext } from './context.js';
@@ -24,7 +26,7 @@ import {
   notAuthorized,
   scopeNotGranted,
 } from './errors.js';
-import { mergeTokens, openAccessToken, openRefreshToken } from './tokens.js';
+import { mergeTokens, oauthClientOf, openAccessToken, openRefreshToken } from './tokens.js';
 
 export interface AccessToken {
   readonly access_token: string;
@@ -86,28 +88,12 @@ export async function refreshLocked(
 ): Promise<RefreshOutcome> {
   const refreshToken = openRefreshToken(context.cipher, row);
   if (!refreshToken) return { expired: 'no refresh token is stored' };
-  const client = {
-    clientId: row.client_id ?? '',
-    clientSecret: row.client_secret ?? '',
-    redirectUri: row.redirect_uri ?? '',
-  };
+  const client = oauthClientOf(row);
+  let tokens: TokenSet;
   try {
-    const tokens = await context.google.refreshTokenGrant(client, refreshToken);
-    const changes = mergeTokens(context.cipher, row, tokens);
-    await updateCredential(trx, row.id, {
-      ...changes,
-      ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
-    });
-    context.logger.info({ credential_id: row.id, token_expiry: tokens.expiresAt }, 'token refreshed');
-    context.metrics.refresh('refreshed');
-    return {
-      row: {
-        ...row,
-        ...changes,
-        ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
-      } as CredentialRow,
-    };
+    tokens = await context.google.refreshTokenGrant(client, refreshToken);
   } catch (error) {
+    // Only Google's answer is judged here: a database failure below is not "Google unavailable".
     const failure = GoogleError.from(error, 'token refresh');
     if (failure.code !== 'invalid_grant') {
       context.metrics.refresh(failure.transient ? 'transient' : 'rejected');
@@ -131,6 +117,14 @@ export async function refreshLocked(
     context.metrics.refresh('invalid_grant');
     return { expired: INVALID_GRANT_EXPLANATION };
   }
+  const changes: CredentialChanges = {
+    ...mergeTokens(context.cipher, row, tokens),
+    ...(tokens.scopes ? { granted_scopes: tokens.scopes.join(' ') } : {}),
+  };
+  await updateCredential(trx, row.id, changes);
+  context.logger.info({ credential_id: row.id, token_expiry: tokens.expiresAt }, 'token refreshed');
+  context.metrics.refresh('refreshed');
+  return { row: { ...row, ...changes } as CredentialRow };
 }
 
 function settle(outcome: RefreshOutcome, credentialId: number): CredentialRow {

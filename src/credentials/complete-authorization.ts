@@ -11,7 +11,7 @@ import { GoogleError } from '../oauth/google-error.js';
 import { missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js';
 import { stateDigest } from '../oauth/state-token.js';
 import type { CredentialContext } from './context.js';
-import { mergeTokens } from './tokens.js';
+import { mergeTokens, oauthClientOf } from './tokens.js';
 
 export type CallbackQuery =
   | {
@@ -83,11 +83,7 @@ async function exchange(
   row: CredentialRow,
   query: Extract<CallbackQuery, { kind: 'code' }>,
 ): Promise<CallbackOutcome> {
-  const client = {
-    clientId: (row.client_id ?? '').trim(),
-    clientSecret: row.client_secret ?? '',
-    redirectUri: (row.redirect_uri ?? '').trim(),
-  };
+  const client = oauthClientOf(row);
   const verifier = context.cipher.open(row.code_verifier as string, { column: 'code_verifier', id: row.id });
   let tokens: Awaited<ReturnType<CredentialContext['google']['authorizationCodeGrant']>>;
   try {

@@ -10,6 +10,7 @@ import { requestedScopes } from '../oauth/scopes.js';
 import { stateDigest } from '../oauth/state-token.js';
 import type { CredentialContext } from './context.js';
 import { credentialNotFound } from './errors.js';
+import { oauthClientOf } from './tokens.js';
 
 export interface AuthorizationRequest {
   readonly authorization_url: string;
@@ -34,8 +35,8 @@ export async function requestAuthorization(
       { credential_id: credentialId, missing },
     );
   }
-  const redirectUri = (row.redirect_uri as string).trim();
-  if (!isHttpUrl(redirectUri)) {
+  const client = oauthClientOf(row);
+  if (!isHttpUrl(client.redirectUri)) {
     throw new SidecarError(
       ErrorType.CredentialIncomplete,
       `the redirect URI of credential ${credentialId} is not an http(s) URL`,
@@ -47,10 +48,11 @@ export async function requestAuthorization(
   }
   const state = context.states.create(database);
   const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();
-  const url = context.google.buildAuthorizationUrl(
-    { clientId: (row.client_id as string).trim(), clientSecret: row.client_secret as string, redirectUri },
-    { state: state.value, scopes: requestedScopes(row.scopes), codeChallenge },
-  );
+  const url = context.google.buildAuthorizationUrl(client, {
+    state: state.value,
+    scopes: requestedScopes(row.scopes),
+    codeChallenge,
+  });
   const requestedAt = context.now();
   await updateCredential(db, credentialId, {
     state: 'authorization_pending',

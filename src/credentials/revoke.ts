@@ -9,7 +9,7 @@ import { lockCredential, setLockTimeout, updateCredential } from '../db/credenti
 import { GoogleError } from '../oauth/google-error.js';
 import type { CredentialContext } from './context.js';
 import { credentialNotFound, googleUnavailable } from './errors.js';
-import { openAccessToken, openRefreshToken } from './tokens.js';
+import { oauthClientOf, openAccessToken, openRefreshToken } from './tokens.js';
 
 export async function revokeCredential(context: CredentialContext, db: Db, credentialId: number) {
   const failure = await inTransaction(db, async (trx) => {
@@ -19,11 +19,7 @@ export async function revokeCredential(context: CredentialContext, db: Db, crede
     // Revoking the refresh token ends the whole grant, access tokens included.
     const token = openRefreshToken(context.cipher, row) ?? openAccessToken(context.cipher, row);
     if (token) {
-      const client = {
-        clientId: row.client_id ?? '',
-        clientSecret: row.client_secret ?? '',
-        redirectUri: row.redirect_uri ?? '',
-      };
+      const client = oauthClientOf(row);
       try {
         await context.google.revoke(client, token);
       } catch (error) {

@@ -4,7 +4,7 @@
  */
 import type { CredentialChanges, CredentialRow } from '../db/credentials-repository.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
-import type { TokenSet } from '../oauth/google-client.js';
+import type { OAuthClientCredentials, TokenSet } from '../oauth/google-client.js';
 
 export function mergeTokens(cipher: TokenCipher, row: CredentialRow, tokens: TokenSet): CredentialChanges {
   return {
@@ -25,4 +25,16 @@ export function openRefreshToken(cipher: TokenCipher, row: CredentialRow): strin
   return row.refresh_token
     ? cipher.open(row.refresh_token, { column: 'refresh_token', id: row.id })
     : undefined;
+}
+
+/**
+ * The OAuth client a credential is configured with. Ids and URIs are trimmed (pasted values often
+ * carry a space); the secret is kept byte for byte, as the Tryton field stores it (strip=False).
+ */
+export function oauthClientOf(row: CredentialRow): OAuthClientCredentials {
+  return {
+    clientId: (row.client_id ?? '').trim(),
+    clientSecret: row.client_secret ?? '',
+    redirectUri: (row.redirect_uri ?? '').trim(),
+  };
 }

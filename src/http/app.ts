@@ -4,6 +4,7 @@
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { JSONRPCServer } from 'json-rpc-2.0';
+import type { Metrics } from '../metrics.js';
 import type { RpcContext } from '../rpc/context.js';
 import { callbackRoutes } from './callback-route.js';
 import { healthRoutes } from './health-routes.js';
@@ -15,13 +16,19 @@ export interface AppDependencies {
   readonly rpcServer: JSONRPCServer<RpcContext>;
   readonly context: RpcContext;
   readonly readinessDatabase: string;
+  readonly metrics: Metrics;
 }
 
-export function createApp({ apiKey, rpcServer, context, readinessDatabase }: AppDependencies): Express {
+export function createApp({
+  apiKey,
+  rpcServer,
+  context,
+  readinessDatabase,
+  metrics,
+}: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const { metrics } = context.credentials;
   app.use(requestLog(context.logger, metrics));
   app.use(healthRoutes(context.databases, readinessDatabase));
   app.get('/metrics', async (_request, response) => {

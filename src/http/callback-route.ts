@@ -53,7 +53,7 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
       ];
     }
     const outcome = await completeAuthorization(credentials, db, stateDatabase, parsed.data);
-    return [pageFor(outcome), outcome.kind];
+    return [pageFor(outcome, credentials.authorizationTtlSeconds), outcome.kind];
   };
   const handle = async (request: Request, response: Response, pathDatabase: string | undefined) => {
     let page: Page;
@@ -98,7 +98,7 @@ function refused(reason: string): Page {
   return { status: 400, tone: 'error', title: 'Authorization refused', paragraphs: [reason, RETRY] };
 }
 
-function pageFor(outcome: CallbackOutcome): Page {
+function pageFor(outcome: CallbackOutcome, ttlSeconds: number): Page {
   switch (outcome.kind) {
     case 'authorized':
       return {
@@ -130,7 +130,7 @@ function pageFor(outcome: CallbackOutcome): Page {
     case 'refused':
       return refused(
         outcome.reason === 'expired_state'
-          ? 'This authorization request has expired (requests are valid for 10 minutes).'
+          ? `This authorization request has expired (requests are valid for ${Math.round(ttlSeconds / 60)} minutes).`
           : 'This authorization request is unknown or was already used.',
       );
     case 'code_rejected':

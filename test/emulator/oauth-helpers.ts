@@ -7,7 +7,7 @@ import { type RunningEmulator, startEmulator, type EmulatorOptions } from '../..
 
 export const CLIENT = {
   clientId: 'client-1.apps.googleusercontent.com',
-  clientSecret: 'GOCSPX-client-1-secret',
+  clientSecret: 'test-client-1-secret',
   redirectUris: ['http://127.0.0.1:8765/demo/google/callback', 'http://localhost:9999/cb?x=1'],
 };
 export const REDIRECT_URI = CLIENT.redirectUris[0] as string;

@@ -3,19 +3,16 @@
  * (CREATE DATABASE ... TEMPLATE) instead of being rebuilt, and dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { migrateLatest } from '../../src/db/migrate.js';
-import { connectionStringFor } from '../../src/db/pools.js';
+import { createKnex } from '../../src/db/pools.js';
 
 export const POSTGRES_URI = process.env.TEST_POSTGRES_URI ?? 'postgresql://postgres@127.0.0.1:5432/';
 export const STANDALONE_TEMPLATE = 'gi_test_template_standalone';
 
+/** A pool on `database` that reads timestamps as the sidecar does (naive UTC). */
 export function connect(database: string): Knex {
-  return knexFactory({
-    client: 'pg',
-    connection: { connectionString: connectionStringFor(POSTGRES_URI, database) },
-    pool: { min: 0, max: 2 },
-  });
+  return createKnex(POSTGRES_URI, database, { max: 2 });
 }
 
 /** Runs `work` on the maintenance database, where CREATE/DROP DATABASE are issued. */

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, createDatabase, dropDatabase, POSTGRES_URI, withAdmin } from './postgres.js';
+import { createDatabase, dropDatabase, POSTGRES_URI, withAdmin } from './postgres.js';
 
 const run = promisify(execFile);
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -82,5 +82,3 @@ export async function trytonTemplate(): Promise<string> {
     }),
   );
 }
-
-export { connect };

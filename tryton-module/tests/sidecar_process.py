@@ -220,7 +220,7 @@ class Stack:
         self.api_key = secrets.token_urlsafe(32)
         self.client_id = (
             f'{secrets.token_hex(6)}.apps.googleusercontent.com')
-        self.client_secret = f'GOCSPX-{secrets.token_urlsafe(18)}'
+        self.client_secret = f'test-secret-{secrets.token_urlsafe(18)}'
         self.emulator = None
         self.sidecar = None
         self._saved_config = None

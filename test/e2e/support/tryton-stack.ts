@@ -124,7 +124,7 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     cleanups.push(() => sidecar.stop());
 
     const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
-    const clientSecret = `GOCSPX-${randomBytes(18).toString('base64url')}`;
+    const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
     const redirectUri = `${sidecar.url}/${database}/google/callback`;
     const registered = await fetch(`${emulator.url}/__emulator/clients`, {
       method: 'POST',
