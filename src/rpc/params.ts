@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { isValidDatabaseName } from '../db/database-name.js';
 
+/** The credentials table's id is a PostgreSQL INTEGER: a larger id would fail in SQL, not here. */
+export const MAX_CREDENTIAL_ID = 2 ** 31 - 1;
+
 export const database = z
   .string({ error: 'must be a database name' })
   .refine(isValidDatabaseName, { error: 'is not a valid database name' })
@@ -11,6 +14,7 @@ export const credentialId = z
   .number({ error: 'must be an integer id' })
   .int({ error: 'must be an integer id' })
   .positive({ error: 'must be a positive id' })
+  .max(MAX_CREDENTIAL_ID, { error: `must be at most ${MAX_CREDENTIAL_ID}` })
   .describe('id of the google_integration.google_credentials record');
 
 export const credentialParams = z.strictObject({ database, credential_id: credentialId });
