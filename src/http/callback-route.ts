@@ -3,6 +3,13 @@
  * where the (HMAC-protected) state names the database. Both refuse the same things: a malformed
  * query, a forged state, a state of another database, a database not served; then
  * credentials/complete-authorization.ts decides. The query string is never logged.
+ *
+ * Every request whose path ends in `/google/callback` (or `/google/callback/`) is answered here
+ * with a page of pages.ts and its security headers, never by express's 404 or error handler: the
+ * path is matched on its raw, undecoded form and the database segment decoded without throwing, so
+ * `/%FF/google/callback`, `//google/callback` or `/a/b/google/callback` are refused with 400 like
+ * any other malformed input. Only GET completes an authorization; HEAD and every other method get
+ * 405, since answering HEAD as GET would spend the one-time code of the redirect.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
@@ -13,6 +20,7 @@ import type { ServedDatabases } from '../db/served-databases.js';
 import { SidecarError } from '../errors.js';
 import type { CallbackOutcome as MetricOutcome } from '../metrics.js';
 import { type Page, sendPage } from './pages.js';
+import { routeLabel } from './request-log.js';
 
 const single = z.string().min(1).max(4096);
 const callbackQuery = z.union([
@@ -76,19 +84,61 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     credentials.metrics.callback(outcome);
     sendPage(response, page);
   };
-  router.get('/google/callback', (request, response) => handle(request, response, undefined));
-  router.get('/:database/google/callback', (request, response) =>
-    handle(request, response, request.params.database),
-  );
+  router.use((request, response, next) => {
+    const match = CALLBACK_PATH.exec(request.path);
+    if (!match) {
+      next();
+      return;
+    }
+    const prefix = match[1] as string;
+    routeLabel(response, prefix === '' ? '/google/callback' : '/:database/google/callback');
+    if (request.method !== 'GET') {
+      response.set('Allow', 'GET');
+      sendPage(response, {
+        status: 405,
+        tone: 'error',
+        title: 'Method not allowed',
+        paragraphs: ['Open this address in a browser.'],
+      });
+      return;
+    }
+    if (prefix === '') {
+      void handle(request, response, undefined);
+      return;
+    }
+    const database = databaseSegment(prefix);
+    if (database === undefined) {
+      sendPage(response, refused('The address is not a valid callback address.'));
+      credentials.metrics.callback('refused');
+      return;
+    }
+    void handle(request, response, database);
+  });
   return router;
+}
+
+/** The raw path: `/google/callback` or `/<one segment>/google/callback`, a trailing slash allowed. */
+const CALLBACK_PATH = /^(.*)\/google\/callback\/?$/;
+
+/** The decoded database segment of `/<segment>`, or undefined when there is no single decodable one. */
+function databaseSegment(prefix: string): string | undefined {
+  const segment = /^\/([^/]+)$/.exec(prefix)?.[1];
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Repeated parameters (`?state=a&state=b`) are refused rather than guessed at. */
 function flatQuery(request: Request): Record<string, unknown> {
-  const url = new URL(request.originalUrl, 'http://callback.invalid');
+  const url = request.originalUrl;
+  const start = url.indexOf('?');
+  const search = new URLSearchParams(start < 0 ? '' : url.slice(start + 1));
   const result: Record<string, unknown> = {};
-  for (const key of new Set(url.searchParams.keys())) {
-    const values = url.searchParams.getAll(key);
+  for (const key of new Set(search.keys())) {
+    const values = search.getAll(key);
     result[key] = values.length === 1 ? values[0] : values;
   }
   return result;

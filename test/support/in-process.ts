@@ -21,6 +21,8 @@ export interface InProcessSidecar {
   readonly emulator: RunningEmulator | undefined;
   /** Every log line the sidecar wrote so far (pino JSON at level info). */
   logs(): string;
+  /** Inserts a credential (a bare one unless `values` say more) and returns its id. */
+  insertCredential(values?: Record<string, unknown>): Promise<number>;
   /** Every row of the credentials table, ordered by id, as PostgreSQL's text of each column. */
   snapshot(): Promise<string>;
   stop(): Promise<void>;
@@ -49,6 +51,12 @@ export async function startInProcess(
     config,
     emulator,
     logs: () => logs,
+    async insertCredential(values = {}) {
+      const [row] = await db(CREDENTIALS_TABLE)
+        .insert({ name: 'Test credential', state: 'without_authorization', create_uid: 1, ...values })
+        .returning('id');
+      return row.id as number;
+    },
     async snapshot() {
       // Text of the whole row: byte-for-byte comparable, timestamps and NULLs included.
       const result = await db.raw(`SELECT t::text AS row FROM ${CREDENTIALS_TABLE} t ORDER BY id`);
