@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import * as standaloneCredentialsTable from './20261125_01_standalone_credentials_table.js';
 import * as refreshBackoff from './20261125_02_refresh_backoff.js';
+import * as credentialLease from './20261125_03_credential_lease.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,4 +16,5 @@ interface Migration {
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['20261125_01_standalone_credentials_table', standaloneCredentialsTable],
   ['20261125_02_refresh_backoff', refreshBackoff],
+  ['20261125_03_credential_lease', credentialLease],
 ];

@@ -85,6 +85,16 @@ const envSchema = z.object({
     .min(0)
     .max(3000, { error: 'must be at most 3000 seconds (Google tokens live one hour)' })
     .default(300),
+  SIDECAR_GOOGLE_TIMEOUT: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, { error: 'must be at least 0.1 second' })
+    .max(120)
+    .default(10),
+  SIDECAR_DATABASE_TIMEOUT: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, { error: 'must be at least 0.1 second' })
+    .max(300)
+    .default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_AUTH_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_AUTH_URL),
   GOOGLE_TOKEN_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL),
@@ -103,6 +113,13 @@ export interface Config {
   /** When set, the only databases served; otherwise any database holding the module's table. */
   readonly databases: readonly string[] | undefined;
   readonly logLevel: string;
+  /** Bound of one call to Google (each attempt), in milliseconds. */
+  readonly googleTimeoutMs: number;
+  /**
+   * Bound of each database step, in milliseconds: getting a connection, a statement, waiting for
+   * a row lock.
+   */
+  readonly databaseTimeoutMs: number;
   /** Background refresh: how often to look, and how long before expiry a token is refreshed. */
   readonly refresh: { readonly intervalSeconds: number; readonly aheadSeconds: number };
   readonly google: {
@@ -147,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
     encryptionKeys: value.SIDECAR_ENCRYPTION_KEYS ?? [],
     databases: value.SIDECAR_DATABASES,
     logLevel: value.LOG_LEVEL ?? 'info',
+    googleTimeoutMs: Math.round((value.SIDECAR_GOOGLE_TIMEOUT ?? 10) * 1000),
+    databaseTimeoutMs: Math.round((value.SIDECAR_DATABASE_TIMEOUT ?? 5) * 1000),
     refresh: {
       intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60,
       aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300,

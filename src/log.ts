@@ -1,26 +1,40 @@
 /**
- * Structured logs (pino, JSON lines on stdout). Secrets must never be passed to the logger; the
- * redaction list is a second line of defence for objects that carry them by mistake.
+ * Structured logs (pino, JSON lines on stdout). Secrets are never passed to the logger; redaction
+ * is a second line of defence, by where secrets occur: token, secret and verifier fields wherever
+ * they are, and an OAuth `code` only inside a query or request body. A bare `code` is left alone:
+ * it names Google's error codes and PostgreSQL's SQLSTATEs, which operators need to read.
  */
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-const SECRET_KEYS = [
+/** Field names that hold a secret wherever they appear. */
+const SECRET_FIELDS = [
   'access_token',
   'refresh_token',
+  'id_token',
   'client_secret',
-  'code',
   'code_verifier',
   'oauth_state',
   'state_token',
   'authorization',
   'password',
-  'id_token',
+  'api_key',
 ];
 
+/** Containers whose `code` and `state` are OAuth secrets: a callback's query, a token request's body. */
+const SECRET_CONTAINERS = ['query', 'body', 'form', 'data', 'params'];
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  const paths = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+  const paths = [
+    ...SECRET_FIELDS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+    ...SECRET_CONTAINERS.flatMap((container) =>
+      ['code', 'state'].flatMap((key) => [`${container}.${key}`, `*.${container}.${key}`]),
+    ),
+    // A request's configuration (gaxios errors) carries the request body and headers.
+    'config',
+    '*.config',
+  ];
   return pino(
     {
       level,

@@ -3,11 +3,14 @@
  * JSON-RPC server, HTTP and the background refresher, and owns graceful shutdown. The only module
  * that turns a Config into running parts.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
+import { SharedCalls } from './credentials/shared-calls.js';
 import { TokenCipher } from './crypto/token-cipher.js';
 import { migrateLatest } from './db/migrate.js';
 import { DatabasePools } from './db/pools.js';
@@ -15,6 +18,7 @@ import { ServedDatabases } from './db/served-databases.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { DEFAULT_RETRY } from './google/retry.js';
 import { GoogleOAuth } from './oauth/google-client.js';
 import { StateTokens } from './oauth/state-token.js';
 import { createRpcServer } from './rpc/server.js';
@@ -27,31 +31,34 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-/** How long a consent request waits for its callback (DESIGN.md: 10 minutes). */
+/** How long a consent request waits for its callback (docs/contracts.md: 10 minutes). */
 export const AUTHORIZATION_TTL_SECONDS = 600;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
-  const pools = new DatabasePools(config.databaseUri, { logger });
+  const pools = new DatabasePools(config.databaseUri, { logger, timeoutMs: config.databaseTimeoutMs });
   const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex) => {
     await migrateLatest(knex);
   });
   const metrics = new Metrics();
   const credentials: CredentialContext = {
     cipher: new TokenCipher(config.encryptionKeys),
-    google: new GoogleOAuth(config.google),
+    google: new GoogleOAuth(config.google, { ...DEFAULT_RETRY, timeoutMs: config.googleTimeoutMs }),
     states: new StateTokens(config.encryptionKeys),
     logger,
     metrics,
     now: () => new Date(),
     authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
+    holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    refreshes: new SharedCalls(),
   };
+  const maintenanceDatabase = readinessDatabase(config.databaseUri);
   const context = { databases, credentials, logger };
   const app = createApp({
     apiKey: config.apiKey,
     rpcServer: createRpcServer(logger),
     context,
-    readinessDatabase: readinessDatabase(config.databaseUri),
+    readinessDatabase: maintenanceDatabase,
     metrics,
   });
   const server = app.listen(config.port, config.host);
@@ -60,7 +67,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const refresher = new TokenRefresher(credentials, {
     ...config.refresh,
-    databases: () => databases.names(),
+    databases: () => databases.list(maintenanceDatabase),
     open: (database) => databases.open(database),
   });
   refresher.start();

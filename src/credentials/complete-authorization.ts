@@ -1,16 +1,23 @@
 /**
- * The OAuth callback (DESIGN.md, authorization step 6). The state is looked up in its own database
- * only, under a row lock, so a callback landing on any replica is handled once. A refused state
- * (unknown, used, expired, forged, from another database) changes nothing; a code Google refuses
- * changes nothing either, so the user's genuine flow is not burnt by a forged callback. A denial
- * ends the pending request and returns the credential to a state the user can retry from.
+ * The OAuth callback (docs/contracts.md, "Authorization", step 6). The state is looked up in its
+ * own database only. The code is exchanged under the credential's exchange lease, so a callback
+ * delivered twice (a reload, two replicas) makes one exchange, and no connection or row lock is
+ * held while Google answers; the result is written only if the same request is still pending.
+ * A refused state (unknown, used, expired) changes nothing, and so does a code Google refuses
+ * (invalid_grant), so a forged callback cannot burn the user's genuine one. A refusal of the OAuth
+ * client itself (wrong secret, unregistered redirect URI) ends the request with the reason in
+ * last_error, where the admin who must fix it looks. A denial ends the request too.
  */
-import { type Db, type Tx, inTransaction } from '../db/handle.js';
-import { type CredentialRow, lockByOAuthState, updateCredential } from '../db/credentials-repository.js';
-import { GoogleError } from '../oauth/google-error.js';
+import type { Db } from '../db/handle.js';
+import { type CredentialRow, findByOAuthState, updateCredentialIf } from '../db/credentials-repository.js';
+import { acquireLease, releaseLease } from '../db/lease-repository.js';
+import { GoogleError } from '../google/errors.js';
+import type { Logger } from '../log.js';
 import { missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js';
 import { stateDigest } from '../oauth/state-token.js';
-import type { CredentialContext } from './context.js';
+import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
+import { clientRejectedExplanation } from './errors.js';
+import { authorizeButton, transition } from './state-machine.js';
 import { mergeTokens, oauthClientOf } from './tokens.js';
 
 export type CallbackQuery =
@@ -30,9 +37,12 @@ export type CallbackOutcome =
       readonly missing: string[];
     }
   | { readonly kind: 'denied'; readonly credentialName: string; readonly error: string }
-  | { readonly kind: 'refused'; readonly reason: 'unknown_state' | 'expired_state' }
+  | { readonly kind: 'refused'; readonly reason: 'unknown_state' | 'expired_state' | 'in_progress' }
   | { readonly kind: 'code_rejected'; readonly detail: string }
   | { readonly kind: 'google_unavailable'; readonly detail: string };
+
+/** Longer than the worst exchange (code grant and userinfo, with retries) could last. */
+const EXCHANGE_LEASE_MS = 120_000;
 
 export async function completeAuthorization(
   context: CredentialContext,
@@ -40,63 +50,65 @@ export async function completeAuthorization(
   database: string,
   query: CallbackQuery,
 ): Promise<CallbackOutcome> {
-  return inTransaction(db, async (trx) => {
-    const row = await lockByOAuthState(trx, stateDigest(query.state));
-    if (row?.state !== 'authorization_pending' || !row.code_verifier) {
-      return { kind: 'refused', reason: 'unknown_state' } as const;
+  const digest = stateDigest(query.state);
+  const row = await findByOAuthState(db, digest);
+  if (row?.state !== 'authorization_pending' || !row.code_verifier) {
+    return { kind: 'refused', reason: 'unknown_state' };
+  }
+  const requestedAt = row.authorization_requested_at?.getTime() ?? 0;
+  if (context.now().getTime() - requestedAt > context.authorizationTtlSeconds * 1000) {
+    return { kind: 'refused', reason: 'expired_state' };
+  }
+  const ref: CredentialRef = { database, db, id: row.id };
+  const log = credentialLogger(context, ref);
+  const pending = { state: 'authorization_pending' as const, oauth_state: digest };
+  if (query.kind === 'error') {
+    const changes = transition.requestEnded(row, (next) =>
+      query.error === 'access_denied'
+        ? `Google consent was denied (access_denied): press ${authorizeButton(next)} to try again.`
+        : `Google refused the authorization (${query.error}): check the OAuth client, then press ${authorizeButton(next)}.`,
+    );
+    if (!(await updateCredentialIf(db, row.id, pending, changes))) {
+      return { kind: 'refused', reason: 'unknown_state' };
     }
-    const requestedAt = row.authorization_requested_at?.getTime() ?? 0;
-    if (context.now().getTime() - requestedAt > context.authorizationTtlSeconds * 1000) {
-      return { kind: 'refused', reason: 'expired_state' } as const;
-    }
-    if (query.kind === 'error') return deny(context, trx, database, row, query.error);
-    return exchange(context, trx, database, row, query);
-  });
-}
-
-async function deny(
-  context: CredentialContext,
-  trx: Tx,
-  database: string,
-  row: CredentialRow,
-  error: string,
-): Promise<CallbackOutcome> {
-  // An earlier grant whose refresh token is still stored stays usable; otherwise start over.
-  await updateCredential(trx, row.id, {
-    state: row.refresh_token ? 'authorized' : 'without_authorization',
-    oauth_state: null,
-    code_verifier: null,
-    authorization_url: null,
-    last_error:
-      error === 'access_denied'
-        ? 'Google consent was denied (access_denied): press Authorize to try again.'
-        : `Google refused the authorization (${error}): check the OAuth client, then press Authorize again.`,
-  });
-  context.logger.info({ database, credential_id: row.id, error }, 'authorization denied');
-  return { kind: 'denied', credentialName: row.name, error };
+    log.info({ google_error: query.error }, 'authorization denied');
+    return { kind: 'denied', credentialName: row.name, error: query.error };
+  }
+  if (!(await acquireLease(db, row.id, 'exchange', context.holder, EXCHANGE_LEASE_MS))) {
+    return { kind: 'refused', reason: 'in_progress' };
+  }
+  try {
+    return await exchange(context, ref, row, query, log);
+  } finally {
+    await releaseLease(db, row.id, 'exchange', context.holder).catch((error: Error) =>
+      log.warn({ err: error.message }, 'could not release the exchange lease'),
+    );
+  }
 }
 
 async function exchange(
   context: CredentialContext,
-  trx: Tx,
-  database: string,
+  ref: CredentialRef,
   row: CredentialRow,
   query: Extract<CallbackQuery, { kind: 'code' }>,
+  log: Logger,
 ): Promise<CallbackOutcome> {
-  const client = oauthClientOf(row);
+  const pending = { state: 'authorization_pending' as const, oauth_state: row.oauth_state };
   const verifier = context.cipher.open(row.code_verifier as string, { column: 'code_verifier', id: row.id });
   let tokens: Awaited<ReturnType<CredentialContext['google']['authorizationCodeGrant']>>;
   try {
-    tokens = await context.google.authorizationCodeGrant(client, query.code, verifier);
+    tokens = await context.google.authorizationCodeGrant(oauthClientOf(row), query.code, verifier);
   } catch (error) {
-    const failure = GoogleError.from(error, 'authorization code exchange');
-    context.logger.warn(
-      { database, credential_id: row.id, status: failure.status, code: failure.code },
-      'code exchange failed',
-    );
-    return failure.transient
-      ? { kind: 'google_unavailable', detail: failure.message }
-      : { kind: 'code_rejected', detail: failure.message };
+    if (!(error instanceof GoogleError)) throw error;
+    log.warn({ status: error.status, google_error: error.code }, 'code exchange failed');
+    if (error.transient) return { kind: 'google_unavailable', detail: error.message };
+    if (error.clientMisconfigured) {
+      const changes = transition.requestEnded(row, (next) =>
+        clientRejectedExplanation(error, authorizeButton(next)),
+      );
+      await updateCredentialIf(ref.db, row.id, pending, changes);
+    }
+    return { kind: 'code_rejected', detail: error.message };
   }
   const granted = tokens.scopes ?? splitScopes(query.scope);
   const missing = missingScopes(requestedScopes(row.scopes), granted);
@@ -105,22 +117,19 @@ async function exchange(
     account = (await context.google.userinfoEmail(tokens.accessToken)) ?? account;
   } catch (error) {
     // The email is informative only; the authorization stands without it.
-    context.logger.warn(
-      { database, credential_id: row.id, err: (error as Error).message },
-      'userinfo failed',
-    );
+    log.warn({ err: (error as Error).message }, 'userinfo failed');
   }
-  await updateCredential(trx, row.id, {
-    ...mergeTokens(context.cipher, row, tokens),
-    state: 'authorized',
-    oauth_state: null,
-    code_verifier: null,
-    authorization_url: null,
-    granted_scopes: granted.join(' '),
-    account_email: account,
-    last_error:
-      missing.length > 0 ? `Google granted fewer scopes than requested; missing: ${missing.join(' ')}` : null,
+  const changes = transition.authorized({
+    tokens: mergeTokens(context.cipher, row, tokens),
+    grantedScopes: granted,
+    account,
+    missingScopes: missing,
   });
-  context.logger.info({ database, credential_id: row.id, missing }, 'authorization completed');
+  if (!(await updateCredentialIf(ref.db, row.id, pending, changes))) {
+    // A new Authorize or a revoke replaced this request while Google answered.
+    log.info('authorization request replaced during the code exchange; its tokens are discarded');
+    return { kind: 'refused', reason: 'unknown_state' };
+  }
+  log.info({ missing }, 'authorization completed');
   return { kind: 'authorized', credentialName: row.name, account, missing };
 }

@@ -1,12 +1,15 @@
 /**
  * What the credential operations need, built once in main.ts: the cipher for tokens at rest, the
- * OAuth steps with Google, the state tokens, and a clock (tests move it).
+ * OAuth steps with Google, the state tokens, the refreshes in flight in this process, and a clock
+ * (tests move it).
  */
+import type { Db } from '../db/handle.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
 import type { GoogleOAuth } from '../oauth/google-client.js';
 import type { StateTokens } from '../oauth/state-token.js';
+import type { SharedCalls } from './shared-calls.js';
 
 export interface CredentialContext {
   readonly cipher: TokenCipher;
@@ -17,4 +20,20 @@ export interface CredentialContext {
   readonly now: () => Date;
   /** How long a consent request may wait for its callback. */
   readonly authorizationTtlSeconds: number;
+  /** This process's name in credential leases (unique per process and start). */
+  readonly holder: string;
+  /** Refreshes in flight in this process, so concurrent callers of one credential share one. */
+  readonly refreshes: SharedCalls<string, unknown>;
+}
+
+/** One credential of one database: ids repeat across databases, so both always travel together. */
+export interface CredentialRef {
+  readonly database: string;
+  readonly db: Db;
+  readonly id: number;
+}
+
+/** A logger whose every line names the credential's database and id. */
+export function credentialLogger(context: CredentialContext, ref: CredentialRef): Logger {
+  return context.logger.child({ database: ref.database, credential_id: ref.id });
 }

@@ -3,13 +3,13 @@
  * verifier, the consent URL, and the credential moved to authorization_pending. A new request
  * replaces any earlier pending one, whose state then no longer matches.
  */
-import type { Db } from '../db/handle.js';
 import { findCredential, updateCredential } from '../db/credentials-repository.js';
 import { ErrorType, SidecarError } from '../errors.js';
 import { requestedScopes } from '../oauth/scopes.js';
 import { stateDigest } from '../oauth/state-token.js';
-import type { CredentialContext } from './context.js';
+import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
 import { credentialNotFound } from './errors.js';
+import { transition } from './state-machine.js';
 import { oauthClientOf } from './tokens.js';
 
 export interface AuthorizationRequest {
@@ -19,10 +19,9 @@ export interface AuthorizationRequest {
 
 export async function requestAuthorization(
   context: CredentialContext,
-  db: Db,
-  database: string,
-  credentialId: number,
+  ref: CredentialRef,
 ): Promise<AuthorizationRequest> {
+  const { database, db, id: credentialId } = ref;
   const row = await findCredential(db, credentialId);
   if (!row) throw credentialNotFound(credentialId);
   const missing = (['client_id', 'client_secret', 'redirect_uri'] as const).filter(
@@ -54,14 +53,17 @@ export async function requestAuthorization(
     codeChallenge,
   });
   const requestedAt = context.now();
-  await updateCredential(db, credentialId, {
-    state: 'authorization_pending',
-    oauth_state: stateDigest(state.value),
-    code_verifier: context.cipher.seal(codeVerifier, { column: 'code_verifier', id: credentialId }),
-    authorization_url: url,
-    authorization_requested_at: requestedAt,
-  });
-  context.logger.info({ database, credential_id: credentialId }, 'authorization requested');
+  await updateCredential(
+    db,
+    credentialId,
+    transition.requested({
+      stateDigest: stateDigest(state.value),
+      sealedVerifier: context.cipher.seal(codeVerifier, { column: 'code_verifier', id: credentialId }),
+      url,
+      at: requestedAt,
+    }),
+  );
+  credentialLogger(context, ref).info('authorization requested');
   return {
     authorization_url: url,
     expires_at: new Date(requestedAt.getTime() + context.authorizationTtlSeconds * 1000).toISOString(),

@@ -1,52 +1,40 @@
 /**
  * `credentials.revoke` (RFC 7009): the grant is revoked at Google, then the tokens are cleared and
- * the credential returns to without_authorization. A token Google already considers invalid
- * (`invalid_token`, or the credential expired) still lets the local revoke complete; Google being
- * unreachable does not, so no grant is left alive at Google while Tryton shows it gone.
+ * the credential returns to without_authorization. No connection or row lock is held while Google
+ * answers: the row is cleared only if it still holds the refresh token that was revoked, and read
+ * again otherwise (a new grant arrived meanwhile, which is then revoked too). A token Google
+ * already considers invalid still lets the local revoke complete; Google being unreachable does
+ * not, so no grant is left alive at Google while Tryton shows it gone.
  */
-import { type Db, inTransaction } from '../db/handle.js';
-import { lockCredential, setLockTimeout, updateCredential } from '../db/credentials-repository.js';
-import { GoogleError } from '../oauth/google-error.js';
-import type { CredentialContext } from './context.js';
+import { findCredential, updateCredentialIf } from '../db/credentials-repository.js';
+import { GoogleError } from '../google/errors.js';
+import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
 import { credentialNotFound, googleUnavailable } from './errors.js';
+import { transition } from './state-machine.js';
 import { oauthClientOf, openAccessToken, openRefreshToken } from './tokens.js';
 
-export async function revokeCredential(context: CredentialContext, db: Db, credentialId: number) {
-  const failure = await inTransaction(db, async (trx) => {
-    await setLockTimeout(trx, 30_000);
-    const row = await lockCredential(trx, credentialId);
-    if (!row) throw credentialNotFound(credentialId);
+const ROUNDS = 3;
+
+export async function revokeCredential(context: CredentialContext, ref: CredentialRef) {
+  const log = credentialLogger(context, ref);
+  for (let round = 1; ; round++) {
+    const row = await findCredential(ref.db, ref.id);
+    if (!row) throw credentialNotFound(ref.id);
     // Revoking the refresh token ends the whole grant, access tokens included.
     const token = openRefreshToken(context.cipher, row) ?? openAccessToken(context.cipher, row);
     if (token) {
-      const client = oauthClientOf(row);
       try {
-        await context.google.revoke(client, token);
+        await context.google.revoke(oauthClientOf(row), token);
       } catch (error) {
-        const google = GoogleError.from(error, 'token revocation');
-        if (google.transient) return google;
-        context.logger.info(
-          { credential_id: credentialId, code: google.code },
-          'token already invalid at Google',
-        );
+        if (!(error instanceof GoogleError)) throw error;
+        if (error.transient) throw googleUnavailable(ref.id, error.message);
+        log.info({ status: error.status, google_error: error.code }, 'token already invalid at Google');
       }
     }
-    await updateCredential(trx, credentialId, {
-      state: 'without_authorization',
-      access_token: null,
-      refresh_token: null,
-      token_expiry: null,
-      oauth_state: null,
-      code_verifier: null,
-      authorization_url: null,
-      authorization_requested_at: null,
-      granted_scopes: null,
-      account_email: null,
-      last_error: null,
-    });
-    context.logger.info({ credential_id: credentialId }, 'credential revoked');
-    return undefined;
-  });
-  if (failure) throw googleUnavailable(credentialId, failure.message);
+    const expected = { refresh_token: row.refresh_token };
+    if (await updateCredentialIf(ref.db, ref.id, expected, transition.revoked())) break;
+    if (round >= ROUNDS) throw googleUnavailable(ref.id, 'the credential kept changing during the revoke');
+  }
+  log.info('credential revoked');
   return { state: 'without_authorization' as const };
 }

@@ -15,6 +15,14 @@ export async function ping(knex: Knex): Promise<void> {
   await knex.raw('SELECT 1');
 }
 
+/** The databases of the server one may connect to (templates excluded). */
+export async function listDatabases(knex: Knex): Promise<string[]> {
+  const result = await knex.raw<{ rows: Array<{ datname: string }> }>(
+    'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname',
+  );
+  return result.rows.map((row) => row.datname);
+}
+
 export async function inspectDatabase(knex: Knex): Promise<DatabaseShape> {
   const result = await knex.raw<{ rows: Array<{ credentials: string | null; ir_module: string | null }> }>(
     `SELECT to_regclass('public.${CREDENTIALS_TABLE}')::text AS credentials,

@@ -5,17 +5,14 @@
  * hold ciphertexts (crypto/token-cipher.ts); this module never sees plaintext secrets.
  */
 import type { Knex } from 'knex';
+import type { CredentialState } from '../credentials/state-machine.js';
+
+export type { CredentialState };
 
 export const CREDENTIALS_TABLE = 'google_integration_google_credentials';
 
 /** Tryton's root user: the sidecar acts outside any Tryton user's session. */
 const SIDECAR_UID = 0;
-
-export type CredentialState =
-  | 'without_authorization'
-  | 'authorization_pending'
-  | 'authorized'
-  | 'authorization_expired';
 
 export interface CredentialRow {
   readonly id: number;
@@ -76,27 +73,45 @@ export async function lockCredential(trx: Knex.Transaction, id: number): Promise
   return trx(CREDENTIALS_TABLE).where({ id }).forUpdate().first<CredentialRow | undefined>(COLUMNS);
 }
 
-/** Locks the credential whose pending authorization carries this state digest. */
-export async function lockByOAuthState(
-  trx: Knex.Transaction,
-  digest: string,
-): Promise<CredentialRow | undefined> {
-  return trx(CREDENTIALS_TABLE)
-    .where({ oauth_state: digest })
-    .forUpdate()
-    .first<CredentialRow | undefined>(COLUMNS);
+/** The credential whose pending authorization carries this state digest. */
+export async function findByOAuthState(knex: Knex, digest: string): Promise<CredentialRow | undefined> {
+  return knex(CREDENTIALS_TABLE).where({ oauth_state: digest }).first<CredentialRow | undefined>(COLUMNS);
 }
 
+/** Columns a conditional update compares (NULL equals NULL) with what the caller read before. */
+export type CredentialExpectation = Partial<Pick<CredentialRow, 'state' | 'oauth_state' | 'refresh_token'>>;
+
 export async function updateCredential(knex: Knex, id: number, changes: CredentialChanges): Promise<void> {
+  await updateCredentialIf(knex, id, {}, changes);
+}
+
+/**
+ * Writes `changes` only if the row still holds what `expected` says (compare-and-set): a write
+ * computed from a row read before a call to Google must not undo what happened meanwhile (a
+ * revoke, a new authorization). Returns whether the row was written.
+ */
+export async function updateCredentialIf(
+  knex: Knex,
+  id: number,
+  expected: CredentialExpectation,
+  changes: CredentialChanges,
+): Promise<boolean> {
   const values = Object.fromEntries(
     Object.entries(changes).map(([column, value]) => [
       column,
       value instanceof Date ? naiveUtc(value) : value,
     ]),
   );
-  await knex(CREDENTIALS_TABLE)
-    .where({ id })
-    .update({ ...values, write_date: knex.raw("timezone('UTC', now())"), write_uid: SIDECAR_UID });
+  let query = knex(CREDENTIALS_TABLE).where({ id });
+  for (const [column, value] of Object.entries(expected)) {
+    query = value === null ? query.whereNull(column) : query.where(column, value as string);
+  }
+  const count = await query.update({
+    ...values,
+    write_date: knex.raw("timezone('UTC', now())"),
+    write_uid: SIDECAR_UID,
+  });
+  return count === 1;
 }
 
 /** Tryton's Timestamp columns hold UTC without a zone; pg would write a Date in local time. */
@@ -104,20 +119,13 @@ function naiveUtc(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** Bounds how long a statement waits for a row lock held elsewhere (e.g. a slow refresh). */
-export async function setLockTimeout(trx: Knex.Transaction, milliseconds: number): Promise<void> {
-  await trx.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(milliseconds))}`);
-}
-
 /**
- * Claims one authorized credential whose access token expires within `aheadSeconds`, skipping rows
- * another replica holds and those in a failure cool-down (google_integration_sidecar.refresh_backoff).
+ * Authorized credentials whose access token expires within `aheadSeconds`, soonest first, except
+ * those in a failure cool-down (google_integration_sidecar.refresh_backoff). Nothing is locked:
+ * the refresh itself takes the credential's lease.
  */
-export async function claimDueForRefresh(
-  trx: Knex.Transaction,
-  aheadSeconds: number,
-): Promise<CredentialRow | undefined> {
-  return trx(`${CREDENTIALS_TABLE} as c`)
+export async function listDueForRefresh(knex: Knex, aheadSeconds: number, limit: number): Promise<number[]> {
+  const rows = await knex(`${CREDENTIALS_TABLE} as c`)
     .leftJoin('google_integration_sidecar.refresh_backoff as b', 'b.credential_id', 'c.id')
     .where('c.state', 'authorized')
     .whereNotNull('c.refresh_token')
@@ -127,16 +135,16 @@ export async function claimDueForRefresh(
         .orWhere(
           'c.token_expiry',
           '<',
-          trx.raw(`timezone('UTC', now()) + make_interval(secs => ?)`, [aheadSeconds]),
+          knex.raw(`timezone('UTC', now()) + make_interval(secs => ?)`, [aheadSeconds]),
         ),
     )
     .where((query) =>
-      query.whereNull('b.next_attempt_at').orWhere('b.next_attempt_at', '<=', trx.raw('now()')),
+      query.whereNull('b.next_attempt_at').orWhere('b.next_attempt_at', '<=', knex.raw('now()')),
     )
     .orderBy('c.token_expiry', 'asc')
-    .forUpdate('c')
-    .skipLocked()
-    .first<CredentialRow | undefined>(COLUMNS.map((column) => `c.${column}`));
+    .limit(limit)
+    .select<Array<{ id: number }>>('c.id');
+  return rows.map((row) => row.id);
 }
 
 /** Rows with at least one sealed value, for rotate-keys. */

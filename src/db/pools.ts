@@ -20,6 +20,11 @@ const types = {
 
 export interface PoolOptions {
   readonly max?: number;
+  /**
+   * Bound of each step, in milliseconds: opening a connection, waiting for a pooled one, a
+   * statement (server side, and client side should the server stop answering), a row lock.
+   */
+  readonly timeoutMs?: number;
   /** Where Knex's own messages go; connection failures are also raised to the caller, who reports them. */
   readonly logger?: Logger;
 }
@@ -32,15 +37,27 @@ export function connectionStringFor(databaseUri: string, database: string): stri
 }
 
 export function createKnex(databaseUri: string, database: string, options: PoolOptions = {}): Knex {
+  const timeout = options.timeoutMs;
+  const bounds =
+    timeout === undefined
+      ? {}
+      : {
+          connectionTimeoutMillis: timeout,
+          statement_timeout: timeout,
+          lock_timeout: timeout,
+          query_timeout: timeout + 1_000,
+        };
   return knexFactory({
     client: 'pg',
     connection: {
       connectionString: connectionStringFor(databaseUri, database),
       application_name: 'tryton-google-sidecar',
+      keepAlive: true,
       types,
+      ...bounds,
     } as Knex.PgConnectionConfig,
     pool: { min: 0, max: options.max ?? 10, idleTimeoutMillis: 30_000 },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: timeout ?? 10_000,
     log: knexLog(options.logger),
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { ErrorType, SidecarError } from '../errors.js';
-import { inspectDatabase, ping } from './catalog-repository.js';
+import { inspectDatabase, listDatabases, ping } from './catalog-repository.js';
 import { isValidDatabaseName } from './database-name.js';
 import type { DatabasePools } from './pools.js';
 
@@ -77,9 +77,23 @@ export class ServedDatabases {
     return knex;
   }
 
-  /** The databases background work looks at: the allow-list, or every database served so far. */
-  names(): readonly string[] {
-    return this.allowList ?? [...this.servedUntil.keys()];
+  /**
+   * The databases background work looks at: the allow-list, or every database of the server that
+   * is served (found anew on each call, so a restart or a newly activated module is seen).
+   */
+  async list(maintenanceDatabase: string): Promise<string[]> {
+    if (this.allowList) return [...this.allowList];
+    const served: string[] = [];
+    for (const name of await listDatabases(this.pools.get(maintenanceDatabase))) {
+      if (!isValidDatabaseName(name)) continue;
+      try {
+        await this.open(name);
+        served.push(name);
+      } catch (error) {
+        if (!(error instanceof SidecarError && error.type === ErrorType.DatabaseNotServed)) throw error;
+      }
+    }
+    return served;
   }
 
   /** Readiness: every allow-listed database (or the server itself) answers a query. */

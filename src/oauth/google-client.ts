@@ -1,14 +1,15 @@
 /**
  * The protocol steps with Google's OAuth 2.0 endpoints, on google-auth-library's OAuth2Client
- * pointed at the configured endpoints (Google's, or the emulator's):
- * building the consent URL (RFC 6749 section 4.1.1 with PKCE, RFC 7636), the authorization code
- * grant (section 4.1.3), the refresh token grant (section 6), revocation (RFC 7009) and userinfo.
- * Every failure leaves here as a GoogleError; retries are the caller's (retry.ts).
+ * pointed at the configured endpoints (Google's, or the emulator's): building the consent URL
+ * (RFC 6749 section 4.1.1 with PKCE, RFC 7636), the authorization code grant (section 4.1.3), the
+ * refresh token grant (section 6), revocation (RFC 7009) and userinfo. Every call goes through
+ * google/retry.ts: bounded in time, retried when transient, failing as a GoogleError.
  */
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config.js';
-import { GoogleError } from './google-error.js';
-import { withRetry } from './retry.js';
+import { GoogleError } from '../google/errors.js';
+import { type CallOptions, callGoogle, type RetryPolicy } from '../google/retry.js';
+import { transportOptions } from '../google/transport.js';
 
 export interface OAuthClientCredentials {
   readonly clientId: string;
@@ -24,8 +25,6 @@ export interface TokenSet {
   readonly scopes: string[] | undefined;
 }
 
-const REQUEST_TIMEOUT_MS = 15_000;
-
 /** OAuth2Client exposing the refresh grant, which the library keeps protected. */
 class SidecarOAuth2Client extends OAuth2Client {
   refreshTokenGrant(refreshToken: string) {
@@ -34,10 +33,13 @@ class SidecarOAuth2Client extends OAuth2Client {
 }
 
 export class GoogleOAuth {
-  constructor(private readonly google: Config['google']) {}
+  constructor(
+    private readonly google: Config['google'],
+    readonly retry: RetryPolicy,
+  ) {}
 
   private client(credentials: OAuthClientCredentials): SidecarOAuth2Client {
-    const client = new SidecarOAuth2Client({
+    return new SidecarOAuth2Client({
       clientId: credentials.clientId,
       clientSecret: credentials.clientSecret,
       redirectUri: credentials.redirectUri,
@@ -46,17 +48,8 @@ export class GoogleOAuth {
         oauth2TokenUrl: this.google.tokenUrl,
         oauth2RevokeUrl: this.google.revokeUrl,
       },
+      transporterOptions: transportOptions(this.retry.timeoutMs),
     });
-    // One retry policy (retry.ts): the library would otherwise retry token POSTs on its own.
-    client.transporter.interceptors.request.add({
-      resolved: async (options) => ({
-        ...options,
-        retry: false,
-        retryConfig: { ...options.retryConfig, retry: 0 },
-        timeout: REQUEST_TIMEOUT_MS,
-      }),
-    });
-    return client;
   }
 
   async createCodeVerifier(): Promise<{ codeVerifier: string; codeChallenge: string }> {
@@ -81,59 +74,64 @@ export class GoogleOAuth {
     });
   }
 
-  async authorizationCodeGrant(credentials: OAuthClientCredentials, code: string, codeVerifier: string) {
-    return withRetry(async () => {
-      try {
+  async authorizationCodeGrant(
+    credentials: OAuthClientCredentials,
+    code: string,
+    codeVerifier: string,
+  ): Promise<TokenSet> {
+    return callGoogle(
+      'authorization code exchange',
+      async () => {
         const { tokens } = await this.client(credentials).getToken({
           code,
           codeVerifier,
           redirect_uri: credentials.redirectUri,
         });
         return toTokenSet(tokens);
-      } catch (error) {
-        throw GoogleError.from(error, 'authorization code exchange');
-      }
-    });
+      },
+      this.retry,
+    );
   }
 
-  async refreshTokenGrant(credentials: OAuthClientCredentials, refreshToken: string): Promise<TokenSet> {
-    return withRetry(async () => {
-      try {
-        const { tokens } = await this.client(credentials).refreshTokenGrant(refreshToken);
-        return toTokenSet(tokens);
-      } catch (error) {
-        throw GoogleError.from(error, 'token refresh');
-      }
-    });
+  async refreshTokenGrant(
+    credentials: OAuthClientCredentials,
+    refreshToken: string,
+    options: CallOptions = {},
+  ): Promise<TokenSet> {
+    return callGoogle(
+      'token refresh',
+      async () => toTokenSet((await this.client(credentials).refreshTokenGrant(refreshToken)).tokens),
+      this.retry,
+      options,
+    );
   }
 
   async revoke(credentials: OAuthClientCredentials, token: string): Promise<void> {
-    await withRetry(async () => {
-      try {
+    await callGoogle(
+      'token revocation',
+      async () => {
         await this.client(credentials).revokeToken(token);
-      } catch (error) {
-        throw GoogleError.from(error, 'token revocation');
-      }
-    });
+      },
+      this.retry,
+    );
   }
 
   /** The account's email, from the OpenID Connect userinfo endpoint. */
   async userinfoEmail(accessToken: string): Promise<string | undefined> {
-    return withRetry(async () => {
-      let response: Response;
-      try {
-        response = await fetch(this.google.userinfoUrl, {
+    return callGoogle(
+      'userinfo',
+      async (signal) => {
+        const response = await fetch(this.google.userinfoUrl, {
           headers: { authorization: `Bearer ${accessToken}` },
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          signal,
         });
-      } catch (error) {
-        throw GoogleError.from(error, 'userinfo');
-      }
-      const body = (await response.json().catch(() => ({}))) as { email?: unknown };
-      if (!response.ok)
-        throw GoogleError.from({ response: { status: response.status, data: body } }, 'userinfo');
-      return typeof body.email === 'string' ? body.email : undefined;
-    });
+        const body = (await response.json().catch(() => ({}))) as { email?: unknown };
+        if (!response.ok)
+          throw { response: { status: response.status, data: body, headers: response.headers } };
+        return typeof body.email === 'string' ? body.email : undefined;
+      },
+      this.retry,
+    );
   }
 }
 

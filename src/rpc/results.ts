@@ -1,13 +1,9 @@
 /** zod schemas of the methods' results: documentation for rpc.discover, one place for each shape. */
 import { z } from 'zod';
+import { CREDENTIAL_STATES } from '../credentials/state-machine.js';
 
 const timestamp = z.iso.datetime().describe('ISO 8601, UTC');
-export const credentialState = z.enum([
-  'without_authorization',
-  'authorization_pending',
-  'authorized',
-  'authorization_expired',
-]);
+export const credentialState = z.enum(CREDENTIAL_STATES);
 
 export const authorizationRequestResult = z.object({
   authorization_url: z.url().describe("Google's consent page; open it in the user's browser"),

@@ -1,10 +1,12 @@
 /**
  * The JSON-RPC 2.0 surface (json-rpc-2.0). Owns parameter validation and the mapping of errors to
  * JSON-RPC codes: -32602 for bad params, -32000..-32099 with `data.type` for the sidecar's own
- * errors, -32603 (logged, never detailed to the caller) for anything unexpected.
+ * errors (database failures become -32006 database_unavailable here, db/unavailable.ts), -32603
+ * (logged, never detailed to the caller) only for what is a bug.
  */
 import { JSONRPCErrorCode, JSONRPCErrorException, type JSONRPCID, JSONRPCServer } from 'json-rpc-2.0';
 import packageJson from '../../package.json' with { type: 'json' };
+import { DatabaseOutages } from '../db/unavailable.js';
 import { ERROR_CODES, SidecarError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RpcContext } from './context.js';
@@ -30,6 +32,7 @@ export const METHODS: readonly RpcMethod[] = [
 export function createRpcServer(
   logger: Logger,
   methods: readonly RpcMethod[] = METHODS,
+  outages: DatabaseOutages = new DatabaseOutages(logger),
 ): JSONRPCServer<RpcContext> {
   const server = new JSONRPCServer<RpcContext>({
     errorListener: (message: string, error: unknown) => {
@@ -50,7 +53,12 @@ export function createRpcServer(
           parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
         );
       }
-      return method.handler(parsed.data, context);
+      try {
+        return await method.handler(parsed.data, context);
+      } catch (error) {
+        const database = (parsed.data as { database?: unknown }).database;
+        throw outages.convert(error, typeof database === 'string' ? database : undefined) ?? error;
+      }
     });
   }
   server.mapErrorToJSONRPCErrorResponse = (id: JSONRPCID, error: unknown) => {

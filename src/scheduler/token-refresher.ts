@@ -1,21 +1,23 @@
 /**
- * Background refresh ahead of expiry, so Tryton's callers rarely wait on Google. Each tick claims
- * due credentials one at a time with FOR UPDATE SKIP LOCKED, so replicas share the work without
- * refreshing a credential twice; a failed refresh puts the credential in a cool-down that doubles
- * with each failure (refresh_backoff), shared by all replicas.
+ * Background refresh ahead of expiry, so Tryton's callers rarely wait on Google. Each pass lists
+ * the credentials due in each served database and refreshes them through the same path as
+ * on-demand callers (credentials/refresh.ts: one refresh per credential across replicas, no
+ * connection held while Google answers). A failed refresh puts the credential in a cool-down that
+ * doubles with each failure (refresh_backoff), shared by all replicas.
  */
-import { type Db, inTransaction } from '../db/handle.js';
-import { refreshLocked } from '../credentials/access-token.js';
-import type { CredentialContext } from '../credentials/context.js';
-import { claimDueForRefresh } from '../db/credentials-repository.js';
+import type { CredentialContext, CredentialRef } from '../credentials/context.js';
+import { refreshShared } from '../credentials/refresh.js';
+import { listDueForRefresh } from '../db/credentials-repository.js';
+import type { Db } from '../db/handle.js';
 import { clearRefreshFailures, recordRefreshFailure } from '../db/refresh-backoff-repository.js';
+import { SidecarError } from '../errors.js';
 
 export interface RefresherOptions {
   readonly intervalSeconds: number;
   /** Refresh tokens that expire within this many seconds. */
   readonly aheadSeconds: number;
-  /** The databases to look at on each tick (allow-list, or those served so far). */
-  readonly databases: () => readonly string[];
+  /** The databases to look at on each pass. */
+  readonly databases: () => Promise<readonly string[]>;
   readonly open: (database: string) => Promise<Db>;
 }
 
@@ -24,7 +26,7 @@ const FIRST_BACKOFF_SECONDS = 30;
 
 export class TokenRefresher {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private stopped = false;
 
   constructor(
@@ -45,7 +47,7 @@ export class TokenRefresher {
   /** One pass over every database; returns how many credentials were refreshed. */
   async tick(): Promise<number> {
     let refreshed = 0;
-    for (const database of this.options.databases()) {
+    for (const database of await this.options.databases()) {
       try {
         refreshed += await this.refreshDue(database, await this.options.open(database));
       } catch (error) {
@@ -61,27 +63,27 @@ export class TokenRefresher {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.tick().then(
-        () => this.schedule(),
-        () => this.schedule(),
-      );
+      this.running = this.tick().finally(() => this.schedule());
     }, this.options.intervalSeconds * 1000);
     this.timer.unref();
   }
 
   private async refreshDue(database: string, db: Db): Promise<number> {
+    const aheadMs = this.options.aheadSeconds * 1000;
+    const fresh = (row: { token_expiry: Date | null }) =>
+      row.token_expiry !== null && row.token_expiry.getTime() - this.context.now().getTime() > aheadMs;
     let refreshed = 0;
-    for (let index = 0; index < BATCH && !this.stopped; index++) {
-      const claimed = await inTransaction(db, async (trx) => {
-        const row = await claimDueForRefresh(trx, this.options.aheadSeconds);
-        if (!row) return false;
-        const outcome = await refreshLocked(this.context, trx, row);
-        if ('failure' in outcome) await recordRefreshFailure(trx, row.id, FIRST_BACKOFF_SECONDS);
-        else await clearRefreshFailures(trx, row.id);
-        if ('row' in outcome) refreshed++;
-        return true;
-      });
-      if (!claimed) break;
+    for (const id of await listDueForRefresh(db, this.options.aheadSeconds, BATCH)) {
+      if (this.stopped) break;
+      const ref: CredentialRef = { database, db, id };
+      try {
+        await refreshShared(this.context, ref, fresh);
+        await clearRefreshFailures(db, id);
+        refreshed++;
+      } catch (error) {
+        if (!(error instanceof SidecarError)) throw error;
+        await recordRefreshFailure(db, id, FIRST_BACKOFF_SECONDS);
+      }
     }
     if (refreshed > 0) this.context.logger.info({ database, refreshed }, 'background refresh');
     return refreshed;

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { forceRefresh, getAccessToken } from '../../credentials/access-token.js';
 import { requestAuthorization } from '../../credentials/request-authorization.js';
 import { revokeCredential } from '../../credentials/revoke.js';
+import type { CredentialRef } from '../../credentials/context.js';
 import { credentialStatus } from '../../credentials/status.js';
+import type { RpcContext } from '../context.js';
 import { defineMethod } from '../method.js';
 import { credentialParams } from '../params.js';
 import {
@@ -16,6 +18,18 @@ import {
 
 const COMMON_ERRORS = ['database_not_served', 'database_unavailable', 'credential_not_found'];
 
+/** The credential the params name, in the database they name (refused unless served). */
+async function credentialOf(
+  params: { database: string; credential_id: number },
+  context: RpcContext,
+): Promise<CredentialRef> {
+  return {
+    database: params.database,
+    db: await context.databases.open(params.database),
+    id: params.credential_id,
+  };
+}
+
 export const credentialsRequestAuthorization = defineMethod({
   name: 'credentials.request_authorization',
   summary:
@@ -23,8 +37,8 @@ export const credentialsRequestAuthorization = defineMethod({
   params: credentialParams,
   result: authorizationRequestResult,
   errors: [...COMMON_ERRORS, 'credential_incomplete'],
-  handler: async ({ database, credential_id }, { databases, credentials }) =>
-    requestAuthorization(credentials, await databases.open(database), database, credential_id),
+  handler: async (params, context) =>
+    requestAuthorization(context.credentials, await credentialOf(params, context)),
 });
 
 export const credentialsGetAccessToken = defineMethod({
@@ -53,10 +67,10 @@ export const credentialsGetAccessToken = defineMethod({
     'google_unavailable',
     'google_rejected',
   ],
-  handler: async ({ database, credential_id, min_validity, scopes }, { databases, credentials }) =>
-    getAccessToken(credentials, await databases.open(database), credential_id, {
-      minValidity: min_validity,
-      scopes,
+  handler: async (params, context) =>
+    getAccessToken(context.credentials, await credentialOf(params, context), {
+      minValidity: params.min_validity,
+      scopes: params.scopes,
     }),
 });
 
@@ -72,8 +86,7 @@ export const credentialsRefresh = defineMethod({
     'google_unavailable',
     'google_rejected',
   ],
-  handler: async ({ database, credential_id }, { databases, credentials }) =>
-    forceRefresh(credentials, await databases.open(database), credential_id),
+  handler: async (params, context) => forceRefresh(context.credentials, await credentialOf(params, context)),
 });
 
 export const credentialsRevoke = defineMethod({
@@ -82,8 +95,8 @@ export const credentialsRevoke = defineMethod({
   params: credentialParams,
   result: revokeResult,
   errors: [...COMMON_ERRORS, 'google_unavailable'],
-  handler: async ({ database, credential_id }, { databases, credentials }) =>
-    revokeCredential(credentials, await databases.open(database), credential_id),
+  handler: async (params, context) =>
+    revokeCredential(context.credentials, await credentialOf(params, context)),
 });
 
 export const credentialsStatus = defineMethod({

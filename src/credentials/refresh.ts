@@ -1,0 +1,160 @@
+/**
+ * The one refresh path, shared by callers of `credentials.get_access_token` / `credentials.refresh`
+ * and by the background refresher. No database connection or row lock is held while Google
+ * answers (docs/contracts.md, scale-out rules):
+ *   - in this process, concurrent callers of one credential share one refresh (SharedCalls);
+ *   - across replicas, the refresh lease (db/lease-repository.ts) lets one replica ask Google while
+ *     the others poll the row, briefly, until the new token is there;
+ *   - the result is written only if the row still holds the refresh token that was used
+ *     (compare-and-set), so a revoke or a new authorization meanwhile is never undone.
+ * A refresh that fails keeps its lease for a short cool-down with the failure, so callers on other
+ * replicas get that answer instead of asking Google again at once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CredentialRow, findCredential, updateCredentialIf } from '../db/credentials-repository.js';
+import { acquireLease, currentLease, extendLease, releaseLease } from '../db/lease-repository.js';
+import { GoogleError } from '../google/errors.js';
+import type { Logger } from '../log.js';
+import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
+import {
+  authorizationExpired,
+  credentialNotFound,
+  googleFailure,
+  googleUnavailable,
+  INVALID_GRANT_EXPLANATION,
+  notAuthorized,
+} from './errors.js';
+import { handsOutTokens, transition } from './state-machine.js';
+import { mergeTokens, oauthClientOf, openRefreshToken } from './tokens.js';
+
+/** A lease lives this long unless its holder extends it (every third of it while Google answers). */
+const LEASE_TTL_MS = 5_000;
+/** After a failed refresh, callers elsewhere get its failure for this long instead of retrying. */
+const FAILURE_COOL_DOWN_MS = 2_000;
+/** Polling for another replica's refresh: first and longest pause. */
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 250;
+
+export type Freshness = (row: CredentialRow) => boolean;
+
+/**
+ * The credential's row once `isFresh` holds, refreshing with Google at most once for all the
+ * callers that ask at the same time. Throws the documented errors (errors.ts).
+ */
+export async function refreshShared(
+  context: CredentialContext,
+  ref: CredentialRef,
+  isFresh: Freshness,
+): Promise<CredentialRow> {
+  const key = `${ref.database}\u0000${ref.id}`;
+  // A shared refresh answers what its starter needed; a caller needing more goes again.
+  for (let round = 0; round < 3; round++) {
+    const row = (await context.refreshes.run(key, () => untilFresh(context, ref, isFresh))) as CredentialRow;
+    if (isFresh(row)) return row;
+  }
+  return untilFresh(context, ref, isFresh);
+}
+
+/** The row a credential can hand out tokens from, or the error saying why it cannot. */
+export function usable(row: CredentialRow | undefined, credentialId: number): CredentialRow {
+  if (!row) throw credentialNotFound(credentialId);
+  if (row.state === 'authorization_expired') throw authorizationExpired(credentialId, row.last_error);
+  if (!handsOutTokens(row)) throw notAuthorized(credentialId, row.state);
+  return row;
+}
+
+async function untilFresh(
+  context: CredentialContext,
+  ref: CredentialRef,
+  isFresh: Freshness,
+): Promise<CredentialRow> {
+  const log = credentialLogger(context, ref);
+  const deadline = Date.now() + waitBudgetMs(context);
+  for (let pause = POLL_FIRST_MS; ; pause = Math.min(POLL_MAX_MS, pause * 2)) {
+    const row = usable(await findCredential(ref.db, ref.id), ref.id);
+    if (isFresh(row)) return row;
+    if (await acquireLease(ref.db, ref.id, 'refresh', context.holder, LEASE_TTL_MS)) {
+      return refreshUnderLease(context, ref, isFresh, log);
+    }
+    const lease = await currentLease(ref.db, ref.id, 'refresh');
+    if (lease?.failure) throw googleUnavailable(ref.id, lease.failure);
+    if (Date.now() >= deadline) {
+      throw googleUnavailable(ref.id, 'a refresh by another sidecar replica did not finish in time');
+    }
+    await sleep(pause * (0.5 + Math.random()));
+  }
+}
+
+/** Waiting on another replica is worth as long as its own call to Google may last. */
+function waitBudgetMs(context: CredentialContext): number {
+  const { attempts, timeoutMs, maxDelayMs } = context.google.retry;
+  return attempts * timeoutMs + (attempts - 1) * maxDelayMs + LEASE_TTL_MS;
+}
+
+async function refreshUnderLease(
+  context: CredentialContext,
+  ref: CredentialRef,
+  isFresh: Freshness,
+  log: Logger,
+): Promise<CredentialRow> {
+  const extend = () =>
+    extendLease(ref.db, ref.id, 'refresh', context.holder, LEASE_TTL_MS).catch((error: Error) =>
+      log.warn({ err: error.message }, 'could not extend the refresh lease'),
+    );
+  const heartbeat = setInterval(extend, LEASE_TTL_MS / 3);
+  let failure: GoogleError | undefined;
+  try {
+    // Read again under the lease: another replica may have refreshed just before we took it.
+    const row = usable(await findCredential(ref.db, ref.id), ref.id);
+    if (isFresh(row)) return row;
+    const refreshToken = openRefreshToken(context.cipher, row);
+    if (!refreshToken) throw authorizationExpired(ref.id, 'no refresh token is stored');
+    let tokens: Awaited<ReturnType<CredentialContext['google']['refreshTokenGrant']>>;
+    try {
+      tokens = await context.google.refreshTokenGrant(oauthClientOf(row), refreshToken);
+    } catch (error) {
+      if (!(error instanceof GoogleError)) throw error;
+      if (error.code === 'invalid_grant') return await expire(context, ref, row, log);
+      failure = error;
+      context.metrics.refresh(error.transient ? 'transient' : 'rejected');
+      log.warn({ status: error.status, google_error: error.code }, 'token refresh failed');
+      throw googleFailure(ref.id, error);
+    }
+    const changes = transition.refreshed(mergeTokens(context.cipher, row, tokens), tokens.scopes);
+    if (!(await updateCredentialIf(ref.db, ref.id, { refresh_token: row.refresh_token }, changes))) {
+      // Revoked or re-authorized while Google answered: what is stored now wins.
+      log.info('credential changed during the refresh; its result is discarded');
+      return usable(await findCredential(ref.db, ref.id), ref.id);
+    }
+    log.info({ token_expiry: tokens.expiresAt }, 'token refreshed');
+    context.metrics.refresh('refreshed');
+    return { ...row, ...changes } as CredentialRow;
+  } finally {
+    clearInterval(heartbeat);
+    await releaseLease(
+      ref.db,
+      ref.id,
+      'refresh',
+      context.holder,
+      failure ? { message: failure.message, coolDownMs: FAILURE_COOL_DOWN_MS } : undefined,
+    ).catch((error: Error) => log.warn({ err: error.message }, 'could not release the refresh lease'));
+  }
+}
+
+/** invalid_grant: the grant is gone; the credential says so until an admin authorizes again. */
+async function expire(
+  context: CredentialContext,
+  ref: CredentialRef,
+  row: CredentialRow,
+  log: Logger,
+): Promise<never> {
+  await updateCredentialIf(
+    ref.db,
+    ref.id,
+    { refresh_token: row.refresh_token },
+    transition.expired(INVALID_GRANT_EXPLANATION),
+  );
+  log.warn({ google_error: 'invalid_grant' }, 'refresh token refused: authorization expired');
+  context.metrics.refresh('invalid_grant');
+  throw authorizationExpired(ref.id, INVALID_GRANT_EXPLANATION);
+}
