@@ -25,6 +25,8 @@ const schemas = {
     endpoint,
     status: z.number().int().min(400).max(599),
     count: z.number().int().min(1).default(1),
+    /** Each call fails with this probability (the failure's count still caps how many do). */
+    probability: z.number().gt(0).max(1).default(1),
     body: z.unknown().optional(),
     headers: z.record(z.string(), z.string()).optional(),
   }),
@@ -74,6 +76,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     traffic.addFailure(body.endpoint, {
       status: body.status,
       remaining: body.count,
+      probability: body.probability,
       body: body.body,
       headers: body.headers ?? {},
     });

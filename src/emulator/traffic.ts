@@ -18,6 +18,8 @@ const KINDS: Partial<Record<Endpoint, readonly string[]>> = {
 export interface Failure {
   readonly status: number;
   remaining: number;
+  /** Chance that a call takes this failure; the others pass as if nothing were queued. */
+  readonly probability: number;
   readonly body: unknown;
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -75,7 +77,7 @@ export class Traffic {
   takeFailure(endpoint: Endpoint): Failure | undefined {
     const queue = this.failures.get(endpoint) ?? [];
     const next = queue[0];
-    if (next === undefined) return undefined;
+    if (next === undefined || Math.random() >= next.probability) return undefined;
     next.remaining -= 1;
     if (next.remaining <= 0) queue.shift();
     return next;

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../../src/config.js';
 import { TokenCipher } from '../../src/crypto/token-cipher.js';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { consent, followRedirect } from './consent.js';
 import { sidecarEnv } from './env.js';
 import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './postgres.js';
 import { type SidecarProcess, startServe } from './processes.js';
@@ -25,6 +26,10 @@ export interface Stack {
   readonly clientSecret: string;
   readonly env: NodeJS.ProcessEnv;
   createCredential(values?: Record<string, unknown>): Promise<number>;
+  /** A new credential taken through the whole consent, so it holds tokens the emulator issued. */
+  authorizedCredential(email?: string): Promise<number>;
+  /** Makes the stored access tokens of `ids` look expired to the sidecar. */
+  expire(ids: readonly number[]): Promise<void>;
   row(id: number): Promise<Record<string, any>>;
   rpc(method: string, params: Record<string, unknown>): ReturnType<typeof call>;
   control(path: string, body?: unknown): Promise<any>;
@@ -80,6 +85,19 @@ export async function startStack(options: { env?: Record<string, string> } = {})
         })
         .returning('id');
       return row.id as number;
+    },
+    async authorizedCredential(email = 'calendar.owner@example.com') {
+      const id = await this.createCredential();
+      const { result } = await this.rpc('credentials.request_authorization', { credential_id: id });
+      const { redirect } = await consent(result.authorization_url, { email });
+      const page = await followRedirect(redirect);
+      if (page.status !== 200) throw new Error(`callback answered ${page.status}`);
+      return id;
+    },
+    async expire(ids) {
+      await db(TABLE)
+        .whereIn('id', ids)
+        .update({ token_expiry: db.raw("timezone('UTC', now()) - interval '1 minute'") });
     },
     async row(id) {
       return db(TABLE).where({ id }).first();
