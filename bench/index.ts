@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: figures of the token path, each printed next to its bound measured in the same run
+ * and the ratio; nothing is asserted (these machines are shared). Load comes from autocannon (32
+ * connections) in this process; every server under test is a child process on 127.0.0.1.
+ *   1. echo-ceiling.ts        bare express 5 + json-rpc-2.0, and the same plus one SELECT 1
+ *   2. valid-token.ts         get_access_token with a valid token, LOG_LEVEL info and warn
+ *   3. cold-start.ts          spawn -> /readyz, idle and loaded RSS, import costs, startup profile
+ *   4. refresh-storm.ts       two replicas, 100 expired credentials, 10,000 callers, token endpoint +200 ms
+ *   5. valid-token-profile.ts CPU per request on the valid-token path, by package
+ * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS, BENCH_SOURCE=head|worktree,
+ * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS; logs and profiles land in .cache/bench/.
+ */
+import { coldStart } from './cold-start.js';
+import { echoCeiling } from './echo-ceiling.js';
+import { refreshStorm } from './refresh-storm.js';
+import { buildSidecar } from './support/build.js';
+import { CONNECTIONS, DURATION } from './support/load.js';
+import { createDatabase, dropDatabase, type Emulator, startEmulator } from './support/stack.js';
+import { validToken, validTokenRequest } from './valid-token.js';
+import { validTokenProfile } from './valid-token-profile.js';
+
+const STORM_CREDENTIALS = Number(process.env.BENCH_STORM_CREDENTIALS ?? 100);
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const build = buildSidecar();
+  console.log(
+    `bench: ${build.source}; node ${process.version}; autocannon ${CONNECTIONS} connections x ${DURATION} s ` +
+      `per figure; figures are printed, never asserted`,
+  );
+  const database = await createDatabase(build);
+  let emulator: Emulator | undefined;
+  try {
+    emulator = await startEmulator(build);
+    // The echo servers get the very request the sidecar gets (their method is registered under its name).
+    const ceiling = await echoCeiling(build, database, validTokenRequest(database, 1));
+    const valid = await validToken(build, emulator, database, ceiling, 1 + STORM_CREDENTIALS);
+    await coldStart(build, emulator.url, database, ceiling, valid);
+    await refreshStorm(build, emulator, database, valid.credentials.slice(1), ceiling);
+    await validTokenProfile(build, emulator.url, database, valid.credentials[0] as number, ceiling);
+  } finally {
+    await emulator?.stop();
+    await dropDatabase(database);
+  }
+  console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+await main();
