@@ -4,16 +4,20 @@
 import dataclasses
 import datetime as dt
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from trytond import config
+from trytond import backend, config
+from trytond.bus import notify
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import sidecar
+from . import authorization_notification, sidecar
 from .exceptions import (
-    AuthorizeError, CredentialIncompleteError, RedirectURIError)
+    AuthorizeError, ClientChangeWarning, CredentialIncompleteError,
+    RedirectURIError)
 
 try:
     from google.oauth2.credentials import Credentials as OAuth2Credentials
@@ -32,6 +36,16 @@ AUTHORIZE_STATES = {
     'without_authorization', 'authorization_pending', 'authorization_expired'}
 REVOKE_STATES = {
     'authorization_pending', 'authorized', 'authorization_expired'}
+# Where Google holds (or is about to give) a grant made to the current client:
+# changing the client there deserves a warning.
+CLIENT_BOUND_STATES = {'authorization_pending', 'authorized'}
+# The columns only the sidecar writes: a copy must not share them.
+SIDECAR_FIELDS = [
+    'oauth_state', 'code_verifier', 'authorization_url',
+    'authorization_requested_at', 'access_token', 'refresh_token',
+    'token_expiry', 'granted_scopes', 'account_email', 'last_error',
+    'last_sync',
+    ]
 
 
 def parse_utc(value):
@@ -45,6 +59,17 @@ def parse_utc(value):
     if date.tzinfo is not None:
         date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return date
+
+
+def format_timestamp(lang, value):
+    "A naive UTC datetime in the user's timezone (if known), with its zone"
+    zone = Transaction().context.get('timezone') or 'UTC'
+    try:
+        timezone = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        zone, timezone = 'UTC', dt.timezone.utc
+    value = value.replace(tzinfo=dt.timezone.utc).astimezone(timezone)
+    return f'{lang.strftime(value.replace(tzinfo=None))} ({zone})'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +112,19 @@ class GoogleCredentials(ModelSQL, ModelView):
     # Columns are a contract with the sidecar, which reads and writes them
     # directly (see DESIGN.md): keep names and types stable.
     name = fields.Char("Name", required=True)
-    client_id = fields.Char("Client ID")
+    # Required through states, not required=True: that would make the
+    # columns NOT NULL, unlike the table the sidecar's migration creates.
+    client_id = fields.Char(
+        "Client ID",
+        states={
+            'required': True,
+            })
     # strip=False: secrets and tokens must round-trip byte for byte.
-    client_secret = fields.Char("Client Secret", strip=False)
+    client_secret = fields.Char(
+        "Client Secret", strip=False,
+        states={
+            'required': True,
+            })
     redirect_uri = fields.Char(
         "Redirect URI",
         help="The URI registered in the Google Cloud console "
@@ -121,7 +156,7 @@ class GoogleCredentials(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._buttons.update({
-                'authorize': {
+                'request_authorization': {
                     'invisible': ~Eval('state').in_(sorted(AUTHORIZE_STATES)),
                     'depends': ['state'],
                     },
@@ -129,7 +164,7 @@ class GoogleCredentials(ModelSQL, ModelView):
                     'invisible': Eval('state') != 'authorized',
                     'depends': ['state'],
                     },
-                'refresh': {
+                'refresh_credentials': {
                     'invisible': Eval('state') != 'authorized',
                     'depends': ['state'],
                     },
@@ -138,6 +173,13 @@ class GoogleCredentials(ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        if backend.name == 'postgresql':
+            authorization_notification.create(
+                Transaction().connection.cursor())
 
     @classmethod
     def default_state(cls):
@@ -157,6 +199,36 @@ class GoogleCredentials(ModelSQL, ModelView):
         if not base:
             return ''
         return f'{base}/{Transaction().database.name}/google/callback'
+
+    @classmethod
+    def copy(cls, records, default=None):
+        # A copy is new credentials: the sidecar's state and tokens belong
+        # to the original row (its OAuth state and tokens are bound to it).
+        default = default.copy() if default is not None else {}
+        default.setdefault('state', cls.default_state())
+        for name in SIDECAR_FIELDS:
+            default.setdefault(name, None)
+        return super().copy(records, default=default)
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'write' and external:
+            changed = {'client_id', 'client_secret'} & values.keys()
+            bound = [
+                r for r in records
+                if r.state in CLIENT_BOUND_STATES
+                and any(getattr(r, n) != values[n] for n in changed)]
+            if bound:
+                warning_name = Warning.format('google_client_change', bound)
+                if Warning.check(warning_name):
+                    raise ClientChangeWarning(warning_name, gettext(
+                            'google_integration.msg_client_change',
+                            credentials=', '.join(
+                                r.rec_name for r in bound[:5])))
 
     @classmethod
     def validate_fields(cls, records, field_names):
@@ -200,8 +272,8 @@ class GoogleCredentials(ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button_action('google_integration.url_authorize')
-    def authorize(cls, records):
-        "Open Google's consent page for the credentials"
+    def request_authorization(cls, records):
+        "Start the authorization: open Google's consent page"
         return cls._authorize(records)
 
     @classmethod
@@ -212,10 +284,40 @@ class GoogleCredentials(ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    def refresh(cls, records):
-        "Refresh the access token now"
+    def refresh_credentials(cls, records):
+        "Refresh the access token now and tell the user the new expiry"
         for record in records:
-            record._sidecar('credentials.refresh')
+            result = record._sidecar('credentials.refresh') or {}
+            record._notify_refreshed(parse_utc(result.get('token_expiry')))
+        # The client reloads the records (lists search again) to show the
+        # expiry the sidecar wrote.
+        return 'reload'
+
+    def _notify_refreshed(self, expiry):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        body = None
+        if expiry:
+            body = gettext(
+                'google_integration.msg_refreshed_expiry',
+                expiry=format_timestamp(Lang.get(), expiry))
+        # Without a client in the context (scripts, cron) nobody is told.
+        notify(gettext(
+                'google_integration.msg_refreshed',
+                credentials=self.rec_name), body=body)
+
+    # The names of the first versions, for code that calls them: they are
+    # not buttons (the client and RPC use the names above).
+
+    @classmethod
+    def authorize(cls, records):
+        "Alias of request_authorization"
+        return cls.request_authorization(records)
+
+    @classmethod
+    def refresh(cls, records):
+        "Alias of refresh_credentials"
+        return cls.refresh_credentials(records)
 
     @classmethod
     @ModelView.button

@@ -1,7 +1,7 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import ValidationError
 
 
@@ -63,3 +63,7 @@ class ScopeNotGrantedError(SidecarError):
 
 class GoogleRejectedError(SidecarError):
     pass
+
+
+class ClientChangeWarning(UserWarning):
+    "The OAuth client of credentials Google authorized is being changed"

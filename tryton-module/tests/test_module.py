@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
 from trytond import config
-from trytond.model.exceptions import ValidationError
+from trytond.bus import Bus
+from trytond.model.exceptions import RequiredValidationError, ValidationError
 from trytond.modules.google_integration import (
     credentials as credentials_module, exceptions, sidecar)
 from trytond.pool import Pool
@@ -165,7 +166,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         "Test new credentials start without authorization"
         Credentials = Pool().get('google_integration.google_credentials')
 
-        credentials = Credentials(name="Test")
+        credentials = Credentials(
+            name="Test", client_id='id', client_secret='secret')
         credentials.save()
 
         self.assertEqual(credentials.state, 'without_authorization')
@@ -211,15 +213,42 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         "Test redirect URI must be an http(s) URL"
         Credentials = Pool().get('google_integration.google_credentials')
 
+        client = {'client_id': 'id', 'client_secret': 'secret'}
         for uri in ['ftp://example.com/cb', 'example.com/cb', 'https://']:
             with self.subTest(uri=uri):
-                credentials = Credentials(name="Test", redirect_uri=uri)
+                credentials = Credentials(
+                    name="Test", redirect_uri=uri, **client)
                 with self.assertRaises(ValidationError):
                     credentials.save()
 
         credentials = Credentials(
-            name="Test", redirect_uri='http://localhost:8200/db/google/callback')
+            name="Test", redirect_uri='http://localhost:8200/db/google/callback',
+            **client)
         credentials.save()
+
+    @with_transaction()
+    def test_client_required(self):
+        "Test client ID and secret are required, without NOT NULL columns"
+        Credentials = Pool().get('google_integration.google_credentials')
+
+        for field in ['client_id', 'client_secret']:
+            with self.subTest(field=field):
+                values = {'client_id': 'id', 'client_secret': 'secret'}
+                values[field] = None
+                credentials = Credentials(name="Test", **values)
+                with self.assertRaises(RequiredValidationError):
+                    credentials.save()
+                definition = Credentials.fields_get([field])[field]
+                self.assertFalse(definition['required'])
+                self.assertEqual(
+                    PYSONDecoder().decode(
+                        definition['states'])['required'], True)
+
+        # The column stays nullable, as the sidecar's migration creates it.
+        table = Credentials.__table_handler__()
+        for field in ['client_id', 'client_secret']:
+            self.assertEqual(
+                table._columns[field]['notnull'], False, msg=field)
 
     @with_transaction()
     def test_sidecar_call(self):
@@ -406,10 +435,10 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         Credentials = Pool().get('google_integration.google_credentials')
         encoder, decoder = PYSONEncoder(), PYSONDecoder
         expected = {
-            'without_authorization': {'authorize'},
-            'authorization_pending': {'authorize', 'revoke'},
-            'authorized': {'reauthorize', 'refresh', 'revoke'},
-            'authorization_expired': {'authorize', 'revoke'},
+            'without_authorization': {'request_authorization'},
+            'authorization_pending': {'request_authorization', 'revoke'},
+            'authorized': {'reauthorize', 'refresh_credentials', 'revoke'},
+            'authorization_expired': {'request_authorization', 'revoke'},
             }
         for state, buttons in expected.items():
             with self.subTest(state=state):
@@ -430,40 +459,79 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         record.save()
         return record
 
+    def set_columns(self, record, **values):
+        "Write columns as the sidecar does: in SQL, behind Tryton's back"
+        Credentials = Pool().get('google_integration.google_credentials')
+        table = Credentials.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [getattr(table, c) for c in values], list(values.values()),
+                where=table.id == record.id))
+        # Forget what this transaction read before, as after a write.
+        for cache in Transaction().cache.values():
+            cache.pop(Credentials.__name__, None)
+        return Credentials(record.id)
+
     @with_transaction()
-    def test_authorize(self):
-        "Test authorize opens the consent page the sidecar returns"
+    def test_request_authorization(self):
+        "Test request_authorization opens the consent page of the sidecar"
         Credentials = Pool().get('google_integration.google_credentials')
         record = self.create_credentials()
         url = 'https://accounts.google.com/o/oauth2/v2/auth?state=x'
-        self.sidecar.result({
-                'authorization_url': url,
-                'expires_at': '2030-01-01T10:10:00Z'})
+        for method in [
+                Credentials.request_authorization, Credentials.reauthorize,
+                Credentials.authorize]:
+            with self.subTest(method=method.__name__):
+                self.sidecar.reset()
+                self.sidecar.result({
+                        'authorization_url': url,
+                        'expires_at': '2030-01-01T10:10:00Z'})
 
-        with self.sidecar_config():
-            action = Credentials.authorize([record])
+                with self.sidecar_config():
+                    action = method([record])
 
-        self.assertEqual(action['type'], 'ir.action.url')
-        self.assertEqual(action['url'], url)
-        request, = self.sidecar.requests
-        self.assertEqual(
-            request['json']['method'], 'credentials.request_authorization')
-        self.assertEqual(request['json']['params'], {
-                'database': Transaction().database.name,
-                'credential_id': record.id,
-                })
+                self.assertEqual(action['type'], 'ir.action.url')
+                self.assertEqual(action['url'], url)
+                request, = self.sidecar.requests
+                self.assertEqual(
+                    request['json']['method'],
+                    'credentials.request_authorization')
+                self.assertEqual(request['json']['params'], {
+                        'database': Transaction().database.name,
+                        'credential_id': record.id,
+                        })
+
+    @with_transaction()
+    def test_old_names_are_not_buttons(self):
+        "Test authorize and refresh remain methods but not buttons nor RPC"
+        Credentials = Pool().get('google_integration.google_credentials')
+
+        for name in ['authorize', 'refresh']:
+            with self.subTest(name=name):
+                self.assertTrue(callable(getattr(Credentials, name)))
+                self.assertNotIn(name, Credentials._buttons)
+                self.assertNotIn(name, Credentials.__rpc__)
+        for name in [
+                'request_authorization', 'reauthorize', 'refresh_credentials',
+                'revoke']:
+            with self.subTest(name=name):
+                self.assertIn(name, Credentials._buttons)
+                self.assertIn(name, Credentials.__rpc__)
 
     @with_transaction()
     def test_authorize_incomplete(self):
         "Test authorize requires client ID, secret and redirect URI"
         Credentials = Pool().get('google_integration.google_credentials')
         record = self.create_credentials()
+        # Tryton requires the client ID and secret, but a row may still lack
+        # them (written in SQL, or saved by an earlier version).
         for field in ['client_id', 'client_secret', 'redirect_uri']:
             with self.subTest(field=field):
-                incomplete, = Credentials.copy([record], {field: None})
+                incomplete, = Credentials.copy([record])
+                incomplete = self.set_columns(incomplete, **{field: None})
                 with self.sidecar_config(), self.assertRaises(
                         exceptions.CredentialIncompleteError):
-                    Credentials.authorize([incomplete])
+                    Credentials.request_authorization([incomplete])
         self.assertEqual(self.sidecar.requests, [])
 
     @with_transaction()
@@ -474,8 +542,165 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
         with self.sidecar_config(), \
                 self.assertRaises(exceptions.AuthorizeError):
-            Credentials.authorize(records)
+            Credentials.request_authorization(records)
         self.assertEqual(self.sidecar.requests, [])
+
+    @with_transaction()
+    def test_copy_without_sidecar_state(self):
+        "Test a copy keeps the configuration, not the sidecar's state"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials(
+            scopes='openid email', sync_enabled=True)
+        sidecar_values = {
+            'state': 'authorized',
+            'oauth_state': 'digest',
+            'code_verifier': 'gcm1.k.verifier',
+            'authorization_url': 'https://accounts.google.com/o/oauth2',
+            'authorization_requested_at': dt.datetime(2030, 1, 1, 9),
+            'access_token': 'gcm1.k.access',
+            'refresh_token': 'gcm1.k.refresh',
+            'token_expiry': dt.datetime(2030, 1, 1, 10),
+            'granted_scopes': 'openid email',
+            'account_email': 'sales@example.com',
+            'last_error': "Google granted fewer scopes",
+            'last_sync': dt.datetime(2030, 1, 1, 9, 30),
+            }
+        record = self.set_columns(record, **sidecar_values)
+
+        copy, = Credentials.copy([record])
+
+        self.assertEqual(copy.state, 'without_authorization')
+        for name in sidecar_values:
+            if name != 'state':
+                self.assertIsNone(getattr(copy, name), msg=name)
+        for name in [
+                'client_id', 'client_secret', 'redirect_uri', 'scopes',
+                'sync_enabled']:
+            self.assertEqual(
+                getattr(copy, name), getattr(record, name), msg=name)
+        # The caller's default still wins.
+        other, = Credentials.copy([record], {'account_email': 'x@example.com'})
+        self.assertEqual(other.account_email, 'x@example.com')
+
+    @with_transaction()
+    def test_client_change_warning(self):
+        "Test changing the client of authorized credentials warns"
+        pool = Pool()
+        Credentials = pool.get('google_integration.google_credentials')
+        Warning = pool.get('res.user.warning')
+        record = self.create_credentials()
+        record = self.set_columns(record, state='authorized')
+        other = self.create_credentials()
+
+        with Transaction().set_context(_check_access=True):
+            # Unauthorized credentials, or the same value: no warning.
+            Credentials.write([other], {'client_secret': 'other'})
+            Credentials.write([record], {
+                    'client_secret': record.client_secret, 'name': "Main"})
+            for field in ['client_id', 'client_secret']:
+                with self.subTest(field=field):
+                    with self.assertRaises(
+                            exceptions.ClientChangeWarning) as cm:
+                        Credentials.write([record], {field: 'new'})
+                    self.assertIn('"Main"', cm.exception.message)
+                    self.assertIn('Re-authorize', cm.exception.message)
+            # Once the user accepted it, the change goes through.
+            Warning(user=Transaction().user, name=cm.exception.name).save()
+            Credentials.write([record], {'client_secret': 'new'})
+        self.assertEqual(Credentials(record.id).client_secret, 'new')
+
+        # Server code (not a user's request) is not asked.
+        Credentials.write([record], {'client_id': 'new'})
+
+    @with_transaction()
+    def test_refresh_credentials(self):
+        "Test refresh_credentials tells the user the new expiry and reloads"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        self.sidecar.result({
+                'state': 'authorized', 'token_expiry': '2030-01-01T10:00:00Z'})
+        self.sidecar.result({'state': 'authorized', 'token_expiry': None})
+
+        with self.sidecar_config(), \
+                patch.object(Bus, 'publish') as publish, \
+                Transaction().set_context(
+                    client='bus-id', timezone='Europe/Paris'):
+            result = Credentials.refresh_credentials([record])
+            Credentials.refresh_credentials([record])
+
+        self.assertEqual(result, 'reload')
+        (channel, message), _ = publish.call_args_list[0]
+        self.assertEqual(channel, 'client:bus-id')
+        self.assertEqual(message['type'], 'notification')
+        self.assertEqual(
+            message['title'],
+            'The access token of credentials "Main" was refreshed.')
+        self.assertEqual(
+            message['body'],
+            "It is valid until 01/01/2030\xa011:00:00 (Europe/Paris).")
+        (channel, message), _ = publish.call_args_list[1]
+        self.assertIsNone(message['body'])
+
+        # Without a client to tell, nothing is published.
+        self.sidecar.result({
+                'state': 'authorized', 'token_expiry': '2030-01-01T10:00:00Z'})
+        with self.sidecar_config(), \
+                patch.object(Bus, 'publish') as publish:
+            Credentials.refresh([record])
+        publish.assert_not_called()
+
+    @with_transaction()
+    def test_authorization_notification(self):
+        "Test the sidecar's function notifies who requested the authorization"
+        pool = Pool()
+        Credentials = pool.get('google_integration.google_credentials')
+        Log = pool.get('ir.model.log')
+        Notification = pool.get('res.notification')
+        User = pool.get('res.user')
+        cursor = Transaction().connection.cursor()
+        record = self.create_credentials()
+        user = User(name="Requester", login='requester')
+        user.save()
+
+        def notify():
+            cursor.execute('SELECT google_integration_notify(%s)', (record.id,))
+            return cursor.fetchone()[0]
+
+        # Nobody clicked a button: nobody to tell.
+        self.assertIsNone(notify())
+        Log(resource=record, event='button', target='revoke',
+            user=user).save()
+        self.assertIsNone(notify())
+
+        Log(resource=record, event='button', target='request_authorization',
+            user=user).save()
+        self.set_columns(
+            record, state='authorized', account_email='sales@example.com')
+        self.assertEqual(notify(), user.id)
+        notification, = Notification.search([('user', '=', user.id)])
+        self.assertEqual(
+            notification.label, 'Google authorized credentials "Main".')
+        self.assertEqual(notification.description, 'sales@example.com')
+        self.assertEqual(
+            notification.model, 'google_integration.google_credentials')
+        self.assertEqual(notification.records, f'[{record.id}]')
+        self.assertTrue(notification.unread)
+
+        Log(resource=record, event='button', target='reauthorize',
+            user=user).save()
+        self.set_columns(
+            record, state='without_authorization',
+            last_error="Google consent was denied (access_denied)")
+        self.assertEqual(notify(), user.id)
+        notification, _ = Notification.search([('user', '=', user.id)])
+        self.assertEqual(
+            notification.label, 'Google did not authorize credentials "Main".')
+        self.assertEqual(
+            notification.description,
+            "Google consent was denied (access_denied)")
+
+        cursor.execute('SELECT google_integration_notify(%s)', (-1,))
+        self.assertIsNone(cursor.fetchone()[0])
 
     @with_transaction()
     def test_refresh_revoke(self):
@@ -488,7 +713,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.sidecar.result({'state': 'without_authorization'})
 
         with self.sidecar_config():
-            Credentials.refresh([record])
+            Credentials.refresh_credentials([record])
             Credentials.revoke([record])
 
         self.assertEqual(
