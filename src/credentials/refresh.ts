@@ -29,7 +29,7 @@ import { mergeTokens, oauthClientOf, openRefreshToken } from './tokens.js';
 
 /** A lease lives this long unless its holder extends it (every third of it while Google answers). */
 const LEASE_TTL_MS = 5_000;
-/** After a failed refresh, callers elsewhere get its failure for this long instead of retrying. */
+/** After a refresh failed for want of Google, callers elsewhere get that answer for this long. */
 const FAILURE_COOL_DOWN_MS = 2_000;
 /** Polling for another replica's refresh: first and longest pause. */
 const POLL_FIRST_MS = 20;
@@ -115,7 +115,7 @@ async function refreshUnderLease(
     } catch (error) {
       if (!(error instanceof GoogleError)) throw error;
       if (error.code === 'invalid_grant') return await expire(context, ref, row, log);
-      failure = error;
+      if (error.transient) failure = error;
       context.metrics.refresh(error.transient ? 'transient' : 'rejected');
       log.warn({ status: error.status, google_error: error.code }, 'token refresh failed');
       throw googleFailure(ref.id, error);

@@ -21,8 +21,9 @@ const types = {
 export interface PoolOptions {
   readonly max?: number;
   /**
-   * Bound of each step, in milliseconds: opening a connection, waiting for a pooled one, a
-   * statement (server side, and client side should the server stop answering), a row lock.
+   * Bound of each step, in milliseconds: opening a connection, waiting for a pooled one, waiting
+   * for a row lock; a statement gets twice that (server side, and client side should the server
+   * stop answering).
    */
   readonly timeoutMs?: number;
   /** Where Knex's own messages go; connection failures are also raised to the caller, who reports them. */
@@ -43,9 +44,10 @@ export function createKnex(databaseUri: string, database: string, options: PoolO
       ? {}
       : {
           connectionTimeoutMillis: timeout,
-          statement_timeout: timeout,
           lock_timeout: timeout,
-          query_timeout: timeout + 1_000,
+          // A statement may wait for a lock its whole timeout, then still has to run.
+          statement_timeout: 2 * timeout,
+          query_timeout: 2 * timeout + 1_000,
         };
   return knexFactory({
     client: 'pg',
