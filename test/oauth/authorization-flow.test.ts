@@ -176,6 +176,22 @@ describe('the full flow', () => {
     expect((await stack.row(id)).state).toBe('authorized');
   });
 
+  it('writes a refusal of the OAuth client itself (a wrong secret) into last_error and ends the request', async () => {
+    const id = await stack.createCredential({ client_secret: 'test-secret-that-google-does-not-know' });
+    const request = await authorize(id);
+    const { redirect } = await consent(request.authorization_url, { email: 'wrong-secret@example.com' });
+    const page = await followRedirect(redirect);
+    expect(page.status).toBe(400);
+    expect(page.html).toContain('invalid_client');
+    expect(await stack.row(id)).toMatchObject({
+      state: 'without_authorization',
+      oauth_state: null,
+      code_verifier: null,
+      access_token: null,
+      last_error: expect.stringMatching(/invalid_client.*Client Secret.*press Authorize\./s),
+    });
+  });
+
   it('refuses request_authorization for an incomplete credential, changing nothing', async () => {
     const id = await stack.createCredential({ client_secret: null });
     const before = await stack.row(id);
