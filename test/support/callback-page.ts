@@ -13,7 +13,7 @@ export const PAGE_HEADERS: Readonly<Record<string, RegExp>> = {
 };
 
 /** The problems of a callback answer, empty when it is the page with every header. */
-export function pageProblems(response: Response): string[] {
+export function pageProblems(response: { headers: { get(name: string): string | null } }): string[] {
   const problems: string[] = [];
   for (const [name, pattern] of Object.entries(PAGE_HEADERS)) {
     const value = response.headers.get(name);
