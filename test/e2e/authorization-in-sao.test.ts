@@ -44,7 +44,7 @@ describe('authorization in the Tryton web client', () => {
     await stack?.stop();
   });
 
-  it('an admin creates credentials, clicks Authorize, allows at Google and sees them authorized', async () => {
+  it('an admin creates credentials, clicks Authorize, allows at Google, is notified and refreshes', async () => {
     const missing = missingForBrowser(CHROMIUM);
     if (missing.length > 0)
       throw new Error(`missing for the browser test: ${missing.join(', ')}; run: bash scripts/e2e-setup.sh`);
@@ -61,6 +61,22 @@ describe('authorization in the Tryton web client', () => {
     // launch() runs Chromium on a fresh temporary profile; the context adds nothing to it.
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(STEP_MS);
+    // sao shows bus notifications as desktop notifications, which headless Chromium does not
+    // display: the page gets a Notification that records them instead, with permission granted.
+    await context.addInitScript(() => {
+      const shown: { title: string; body: string }[] = [];
+      // Runs in the page (no DOM types here): globalThis is its window.
+      (globalThis as any).shownNotifications = shown;
+      (globalThis as any).Notification = class {
+        static permission = 'granted';
+        static requestPermission() {
+          return Promise.resolve('granted');
+        }
+        constructor(title: string, options?: { body?: string }) {
+          shown.push({ title, body: options?.body ?? '' });
+        }
+      };
+    });
     const page = await context.newPage();
     // Script errors in the page (a view sao cannot render, say): reported with any failure.
     const problems: string[] = [];
@@ -102,7 +118,7 @@ describe('authorization in the Tryton web client', () => {
       await expect.poll(() => field('scopes').inputValue(), poll).toBe(CALENDAR_SCOPE);
       await expect.poll(() => field('redirect_uri').inputValue(), poll).toBe(current.redirectUri);
       expect(await field('state').locator('option:checked').textContent()).toBe('Without Authorization');
-      const authorize = form.locator('button[name="authorize"]');
+      const authorize = form.locator('button[name="request_authorization"]');
       await authorize.waitFor({ state: 'visible' });
 
       await field('name').fill('Calendar of the sales team');
@@ -134,20 +150,75 @@ describe('authorization in the Tryton web client', () => {
       await shot(consent, 'sidecar-callback');
       await consent.close();
 
-      // Back in Tryton: reloading the record shows it authorized, for the account that consented.
+      // The sidecar ends the authorization with google_integration_notify(id), which the module
+      // creates; until it does, the test calls it as the sidecar will (once only: the callback
+      // page shows after the sidecar's transaction committed).
+      const credential = await current.credential('Calendar of the sales team');
+      const notified = await current.db('res_notification').where({ records: `[${credential?.id}]` });
+      if (notified.length === 0)
+        await current.db.raw('SELECT google_integration_notify(?)', [credential?.id]);
+
+      // Back in Tryton, without reloading anything: the bus brings the notification, its badge
+      // shows, and it opens the credentials, authorized for the account that consented.
       await page.bringToFront();
-      await tab.locator('button#reload').click();
+      const badge = page.locator('#user-preferences .notification-badge');
+      await expect.poll(() => badge.first().textContent(), poll).toBe('1');
+      await shot(page, 'notified');
+      await page.locator('#user-preferences > a.dropdown-toggle').click();
+      const item = page.locator('.notification-menu .notification-item', {
+        hasText: 'Google authorized credentials "Calendar of the sales team".',
+      });
+      await item.getByText(ACCOUNT).waitFor({ state: 'visible' });
+      await shot(page, 'notification-menu');
+      await item.locator('a').first().click();
       await expect
         .poll(() => field('state').locator('option:checked').textContent(), poll)
         .toBe('Authorized');
       await form.locator('button[name="revoke"]').waitFor({ state: 'visible' });
-      await form.locator('button[name="refresh"]').waitFor({ state: 'visible' });
+      const refresh = form.locator('button[name="refresh_credentials"]');
+      await refresh.waitFor({ state: 'visible' });
       await authorize.waitFor({ state: 'hidden' });
       await notebook.getByRole('tab', { name: 'Authentication', exact: true }).click();
       await field('account_email').waitFor({ state: 'visible' });
       expect(await field('account_email').inputValue()).toBe(ACCOUNT);
       expect(await field('granted_scopes').inputValue()).toContain(CALENDAR_SCOPE);
       await shot(page, 'authorized');
+
+      // Refresh Token: a notification tells until when the new token is valid, the form reloads.
+      const before = (await current.credential('Calendar of the sales team'))?.token_expiry;
+      await refresh.click();
+      const refreshed = 'The access token of credentials "Calendar of the sales team" was refreshed.';
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as any).shownNotifications), poll)
+        .toContainEqual({ title: refreshed, body: expect.stringMatching(/^It is valid until .+ \(.+\)\.$/) });
+      const after = (await current.credential('Calendar of the sales team'))?.token_expiry;
+      expect(after.getTime()).toBeGreaterThanOrEqual(before.getTime());
+
+      // The list shows the state, the buttons and the last error without cutting them.
+      await tab.locator('button#switch_').click();
+      const listRow = tab.locator('.treeview tbody tr', { hasText: 'Calendar of the sales team' });
+      await listRow.waitFor({ state: 'visible' });
+      // Last Error is an optional column, hidden until the user shows it.
+      await tab.locator('.treeview thead th', { hasText: 'Last Error' }).waitFor({ state: 'attached' });
+      await tab
+        .locator('.treeview tbody button', { hasText: /refresh token/i })
+        .waitFor({ state: 'visible' });
+      const cut = await listRow.evaluate((tr: any) =>
+        [...tr.querySelectorAll('.column-selection, button')]
+          .filter((el: any) => el.offsetParent !== null)
+          .filter((el: any) => {
+            const cell = el.closest('td');
+            const list = el.closest('.treeview').getBoundingClientRect();
+            return (
+              el.scrollWidth > el.clientWidth + 1 ||
+              el.getBoundingClientRect().right > cell.getBoundingClientRect().right + 1 ||
+              el.getBoundingClientRect().right > list.right + 1
+            );
+          })
+          .map((el: any) => el.textContent),
+      );
+      expect(cut).toEqual([]);
+      await shot(page, 'list');
 
       // And in the database the sidecar wrote, tokens encrypted at rest.
       const row = await current.credential('Calendar of the sales team');

@@ -149,6 +149,9 @@ export async function startTrytonStack(): Promise<TrytonStack> {
         // The login form then asks for the database by name instead of listing every database on
         // the server (other tests create and drop theirs meanwhile).
         'list = False',
+        // The bus carries notifications to sao (the outcome of an authorization, a refresh).
+        '[bus]',
+        'allow_subscribe = True',
         '[web]',
         `listen = ${new URL(trytonUrl).host}`,
         `root = ${SAO_ROOT}`,
