@@ -11,21 +11,32 @@
  *   L  the latency added to the token endpoint (one refresh cannot take less);
  *   C  credentials to refresh;
  *   R  refreshes that may be in flight at once. Nothing but the design limits it: with no database
- *      connection held during a Google call all C go together (R = C). Today's code holds a pooled
- *      connection for each refresh, so R = pool size * replicas; that bound is printed too;
+ *      connection held during a Google call all C go together (R = C). A design holding a pooled
+ *      connection through each refresh (the code before 6e7bde0) has R = pool size * replicas; that
+ *      bound is printed too (BENCH_SOURCE=<commit> measures older code);
  *   S  statements the storm needs at least: one read per call (as on the valid-token path) plus, per
  *      refresh, BEGIN, SET LOCAL lock_timeout, SELECT ... FOR UPDATE, UPDATE, COMMIT;
  *   T  calls per second a process does when each call runs one pooled statement: item 1's echo+SELECT.
  *
  * The two terms are added, not overlapped: callers' reads of the fresh token follow the refresh.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EchoCeiling } from './echo-ceiling.js';
 import type { Build } from './support/build.js';
 import { type Child, spawnServer } from './support/children.js';
 import { fmt } from './support/load.js';
 import { compare, note, percentile, section } from './support/report.js';
-import { CREDENTIALS_TABLE, type Emulator, type RpcAnswer, rpc, sidecarEnv, sql } from './support/stack.js';
+import {
+  CREDENTIALS_TABLE,
+  type Emulator,
+  RPC_HEADERS,
+  type RpcAnswer,
+  rpc,
+  rpcBody,
+  sidecarEnv,
+  sql,
+} from './support/stack.js';
 
 const REPLICAS = 2;
 const CALLERS = Number(process.env.BENCH_STORM_CALLERS ?? 50);
@@ -72,31 +83,41 @@ export async function refreshStorm(
     await emulator.control('/latency', { ms: LATENCY_MS, endpoint: 'token' });
     const refreshesBefore = await emulator.refreshes();
 
-    // Round-robin: every credential on every replica in each round of callers.
-    const order: Array<{ url: string; id: number }> = [];
-    for (let round = 0; round < CALLERS; round++)
-      for (const id of credentials) for (const replica of replicas) order.push({ url: replica.url, id });
+    // Each replica gets its own callers (the cap split evenly), so no client socket sits idle long enough
+    // to meet the server's keep-alive timeout; within a replica every credential appears in each round.
     const outcomes = new Map<string, number>();
     const latencies: number[] = [];
     const storm = AbortSignal.timeout(STORM_TIMEOUT_MS);
-    let next = 0;
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, calls) }, async () => {
-        while (next < order.length) {
-          const { url, id } = order[next++] as { url: string; id: number };
-          const t0 = performance.now();
-          const outcome = await outcomeOf(() =>
-            rpc(
-              url,
-              'credentials.get_access_token',
-              { database, credential_id: id },
-              AbortSignal.any([storm, AbortSignal.timeout(CALL_TIMEOUT_MS)]),
-            ),
-          );
-          latencies.push(performance.now() - t0);
-          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        }
+      replicas.map(async (replica) => {
+        const order = Array.from({ length: CALLERS * credentials.length }, (_, index) => {
+          return credentials[index % credentials.length] as number;
+        });
+        let next = 0;
+        const workers = Math.min(Math.ceil(CONCURRENCY / REPLICAS), order.length);
+        // At most one socket per caller: fetch's pool (undici) cannot be capped without the undici
+        // package, and its spare sockets met the server's 5 s keep-alive timeout ("other side closed").
+        const agent = new Agent({ keepAlive: true, maxSockets: workers });
+        await Promise.all(
+          Array.from({ length: workers }, async () => {
+            while (next < order.length) {
+              const id = order[next++] as number;
+              const t0 = performance.now();
+              const outcome = await outcomeOf(() =>
+                post(
+                  agent,
+                  replica.url,
+                  rpcBody('credentials.get_access_token', { database, credential_id: id }),
+                  AbortSignal.any([storm, AbortSignal.timeout(CALL_TIMEOUT_MS)]),
+                ),
+              );
+              latencies.push(performance.now() - t0);
+              outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+            }
+          }),
+        );
+        agent.destroy();
       }),
     );
     const wallMs = performance.now() - started;
@@ -157,12 +178,33 @@ export async function refreshStorm(
     });
     note(
       `  = ${LATENCY_MS}*ceil(${credentials.length}/${POOL * REPLICAS}) + ${fmt(databaseMs)} ms: ` +
-        "the best today's design (a pooled connection held through each refresh) could do",
+        'the best a design holding a pooled connection through each refresh could do (before 6e7bde0)',
     );
   } finally {
     await emulator.control('/latency', { ms: 0, endpoint: 'token' }).catch(() => {});
     await Promise.all(replicas.map((replica) => replica.stop()));
   }
+}
+
+/** One JSON-RPC POST over `agent`'s sockets. */
+function post(agent: Agent, url: string, body: string, signal: AbortSignal): Promise<RpcAnswer> {
+  return new Promise((resolve, reject) => {
+    const call = httpRequest(
+      `${url}/rpc`,
+      { method: 'POST', agent, headers: RPC_HEADERS, signal },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.statusCode !== 200) reject(new Error(`HTTP ${response.statusCode}`));
+          else resolve(JSON.parse(Buffer.concat(chunks).toString()) as RpcAnswer);
+        });
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
 }
 
 async function outcomeOf(call: () => Promise<RpcAnswer>): Promise<string> {
@@ -177,6 +219,8 @@ async function outcomeOf(call: () => Promise<RpcAnswer>): Promise<string> {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') return 'no answer (timed out)';
+    const code = (error as { code?: string }).code;
+    if (code) return `no answer (${code})`;
     if (cause) return `no answer (${[cause.code, cause.message].filter(Boolean).join(': ').slice(0, 48)})`;
     return `no answer (${(error as Error).message})`;
   }

@@ -3,6 +3,7 @@
  * .cache/bench/build, so every child runs plain JavaScript as `node bin/tryton-google.js` does, without
  * touching dist/ (which concurrent test runs use). The working tree is measured when it compiles; when it
  * does not (someone is mid-edit), the last commit is measured instead and the report says so.
+ * BENCH_SOURCE=worktree insists on the working tree; BENCH_SOURCE=<commit> (or head) measures that commit.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,28 +26,30 @@ export function buildSidecar(): Build {
   const out = join(CACHE, 'build');
   const commit = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--', 'src', 'migrations']) !== '';
-  if (process.env.BENCH_SOURCE !== 'head') {
+  const wanted = process.env.BENCH_SOURCE;
+  if (wanted === undefined || wanted === 'worktree') {
     const errors = compile(REPO, out);
     if (errors === '') return built(out, `working tree (${commit}${dirty ? ' + uncommitted changes' : ''})`);
-    if (process.env.BENCH_SOURCE === 'worktree')
-      throw new Error(`the working tree does not compile:\n${errors}`);
+    if (wanted === 'worktree') throw new Error(`the working tree does not compile:\n${errors}`);
     process.stderr.write(
       `bench: the working tree does not compile (first error: ${errors.split('\n')[0]}); measuring HEAD\n`,
     );
   }
+  const revision = wanted === undefined || wanted === 'head' ? 'HEAD' : wanted;
+  const measured = git(['rev-parse', '--short', revision]);
   const snapshot = join(CACHE, 'head');
   rmSync(snapshot, { recursive: true, force: true });
   mkdirSync(snapshot, { recursive: true });
   const files = ['src', 'migrations', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-  const archive = execFileSync('git', ['archive', '--format=tar', 'HEAD', ...files], {
+  const archive = execFileSync('git', ['archive', '--format=tar', revision, ...files], {
     cwd: REPO,
     maxBuffer: 64 * 2 ** 20,
   });
   execFileSync('tar', ['-x', '-C', snapshot], { input: archive });
   cpSync(join(REPO, 'bench', 'servers'), join(snapshot, 'bench', 'servers'), { recursive: true });
   const errors = compile(snapshot, out);
-  if (errors !== '') throw new Error(`HEAD does not compile either:\n${errors}`);
-  return built(out, `HEAD ${commit} (committed code only)`);
+  if (errors !== '') throw new Error(`${revision} does not compile:\n${errors}`);
+  return built(out, `commit ${measured} (committed code only)`);
 }
 
 /** Runs tsc on `root` into `out`; returns its error text, empty on success. */
