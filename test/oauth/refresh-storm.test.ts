@@ -94,3 +94,35 @@ describe('refresh storms on two replicas', () => {
     for (const id of ids) expect((await stack.row(id)).state).toBe('authorized');
   });
 });
+
+describe('a replica killed (SIGKILL) while it refreshes', () => {
+  let killStack: Stack;
+
+  beforeAll(async () => {
+    killStack = await startStack({ env: { SIDECAR_REFRESH_INTERVAL: '3600', SIDECAR_GOOGLE_TIMEOUT: '30' } });
+  });
+
+  afterAll(async () => {
+    await killStack?.stop();
+  });
+
+  it('lets another replica refresh once its lease lapses, within seconds', async () => {
+    const id = await killStack.authorizedCredential('killed@example.com');
+    const survivor = await killStack.startAnotherSidecar();
+    await killStack.expire([id]);
+    await killStack.control('/latency', { endpoint: 'token', ms: 60_000 });
+    const params = { database: killStack.database, credential_id: id };
+    const doomed = call(killStack.sidecar.url, 'credentials.get_access_token', params).catch(() => undefined);
+    // The first replica now holds the refresh lease and waits on Google; it dies there.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await killStack.sidecar.stop('SIGKILL');
+    await doomed;
+    await killStack.control('/latency', { endpoint: 'token', ms: 0 });
+    const started = Date.now();
+    const answer = await call(survivor.url, 'credentials.get_access_token', params);
+    expect(answer.error).toBeUndefined();
+    expect(answer.result.access_token).toEqual(expect.any(String));
+    // The lease lives 5 s unless extended: the survivor waits at most that long.
+    expect(Date.now() - started).toBeLessThan(7_000);
+  });
+});

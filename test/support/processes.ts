@@ -59,7 +59,8 @@ export async function startServe(env: NodeJS.ProcessEnv): Promise<SidecarProcess
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process ended by a signal has no exit code, only a signal code: it must not be awaited again.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = await once(child, 'exit');
       return code as number | null;
