@@ -35,6 +35,8 @@ set -a; source "$STATE/secrets.env"; set +a
 cat > "$STATE/trytond.conf" <<CONF
 [database]
 uri = $POSTGRES_URI
+[bus]
+allow_subscribe = True
 [web]
 listen = 127.0.0.1:$TRYTON_PORT
 root = $ROOT/e2e/sao/node_modules/tryton-sao

@@ -10,11 +10,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
-import { SharedCalls } from './credentials/shared-calls.js';
+import { SharedCalls } from './shared-calls.js';
 import { TokenCipher } from './crypto/token-cipher.js';
 import { migrateLatest } from './db/migrate.js';
 import { DatabasePools } from './db/pools.js';
 import { ServedDatabases } from './db/served-databases.js';
+import { DatabaseOutages } from './db/unavailable.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -53,7 +54,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     refreshes: new SharedCalls(),
   };
   const maintenanceDatabase = readinessDatabase(config.databaseUri);
-  const context = { databases, credentials, logger };
+  const context = { databases, credentials, logger, outages: new DatabaseOutages(logger) };
   const app = createApp({
     apiKey: config.apiKey,
     rpcServer: createRpcServer(logger),

@@ -11,6 +11,7 @@
 import type { Db } from '../db/handle.js';
 import { type CredentialRow, findByOAuthState, updateCredentialIf } from '../db/credentials-repository.js';
 import { acquireLease, releaseLease } from '../db/lease-repository.js';
+import { notifyAuthorizationOutcome } from '../db/tryton-notification-repository.js';
 import { GoogleError } from '../google/errors.js';
 import type { Logger } from '../log.js';
 import { missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js';
@@ -72,6 +73,7 @@ export async function completeAuthorization(
       return { kind: 'refused', reason: 'unknown_state' };
     }
     log.info({ google_error: query.error }, 'authorization denied');
+    await notifyRequester(ref, log);
     return { kind: 'denied', credentialName: row.name, error: query.error };
   }
   if (!(await acquireLease(db, row.id, 'exchange', context.holder, EXCHANGE_LEASE_MS))) {
@@ -83,6 +85,15 @@ export async function completeAuthorization(
     await releaseLease(db, row.id, 'exchange', context.holder).catch((error: Error) =>
       log.warn({ err: error.message }, 'could not release the exchange lease'),
     );
+  }
+}
+
+/** The authorization stands whether or not Tryton could be told; a failure is only logged. */
+async function notifyRequester(ref: CredentialRef, log: Logger): Promise<void> {
+  try {
+    await notifyAuthorizationOutcome(ref.db, ref.id);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'could not notify the Tryton user');
   }
 }
 
@@ -106,7 +117,7 @@ async function exchange(
       const changes = transition.requestEnded(row, (next) =>
         clientRejectedExplanation(error, authorizeButton(next)),
       );
-      await updateCredentialIf(ref.db, row.id, pending, changes);
+      if (await updateCredentialIf(ref.db, row.id, pending, changes)) await notifyRequester(ref, log);
     }
     return { kind: 'code_rejected', detail: error.message };
   }
@@ -131,5 +142,6 @@ async function exchange(
     return { kind: 'refused', reason: 'unknown_state' };
   }
   log.info({ missing }, 'authorization completed');
+  await notifyRequester(ref, log);
   return { kind: 'authorized', credentialName: row.name, account, missing };
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
 import type { GoogleOAuth } from '../oauth/google-client.js';
 import type { StateTokens } from '../oauth/state-token.js';
-import type { SharedCalls } from './shared-calls.js';
+import type { SharedCalls } from '../shared-calls.js';
 
 export interface CredentialContext {
   readonly cipher: TokenCipher;

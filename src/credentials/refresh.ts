@@ -46,13 +46,35 @@ export async function refreshShared(
   ref: CredentialRef,
   isFresh: Freshness,
 ): Promise<CredentialRow> {
-  const key = `${ref.database}\u0000${ref.id}`;
+  const key = flightKey(ref);
   // A shared refresh answers what its starter needed; a caller needing more goes again.
   for (let round = 0; round < 3; round++) {
-    const row = (await context.refreshes.run(key, () => untilFresh(context, ref, isFresh))) as CredentialRow;
+    const row = (await context.refreshes.run(key, () =>
+      untilFresh(context, ref, isFresh, true),
+    )) as CredentialRow;
     if (isFresh(row)) return row;
   }
-  return untilFresh(context, ref, isFresh);
+  return (await untilFresh(context, ref, isFresh, true)) as CredentialRow;
+}
+
+/**
+ * For background work: refreshes unless another caller, here or on another replica, is already at
+ * it or cooling down after a failure; then it returns undefined at once instead of waiting.
+ */
+export async function refreshUnlessBusy(
+  context: CredentialContext,
+  ref: CredentialRef,
+  isFresh: Freshness,
+): Promise<CredentialRow | undefined> {
+  const key = flightKey(ref);
+  if (context.refreshes.has(key)) return undefined;
+  return context.refreshes.run(key, () => untilFresh(context, ref, isFresh, false)) as Promise<
+    CredentialRow | undefined
+  >;
+}
+
+function flightKey(ref: CredentialRef): string {
+  return `${ref.database}\u0000${ref.id}`;
 }
 
 /** The row a credential can hand out tokens from, or the error saying why it cannot. */
@@ -67,7 +89,8 @@ async function untilFresh(
   context: CredentialContext,
   ref: CredentialRef,
   isFresh: Freshness,
-): Promise<CredentialRow> {
+  wait: boolean,
+): Promise<CredentialRow | undefined> {
   const log = credentialLogger(context, ref);
   const deadline = Date.now() + waitBudgetMs(context);
   for (let pause = POLL_FIRST_MS; ; pause = Math.min(POLL_MAX_MS, pause * 2)) {
@@ -76,6 +99,7 @@ async function untilFresh(
     if (await acquireLease(ref.db, ref.id, 'refresh', context.holder, LEASE_TTL_MS)) {
       return refreshUnderLease(context, ref, isFresh, log);
     }
+    if (!wait) return undefined;
     const lease = await currentLease(ref.db, ref.id, 'refresh');
     if (lease?.failure) throw googleUnavailable(ref.id, lease.failure);
     if (Date.now() >= deadline) {

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { ErrorType, SidecarError } from '../errors.js';
 import { inspectDatabase, listDatabases, ping } from './catalog-repository.js';
+import { SharedCalls } from '../shared-calls.js';
 import { isValidDatabaseName } from './database-name.js';
 import type { DatabasePools } from './pools.js';
 
@@ -17,6 +18,7 @@ const UNKNOWN_DATABASE = '3D000';
 export class ServedDatabases {
   private readonly servedUntil = new Map<string, number>();
   private readonly prepared = new Map<string, Promise<void>>();
+  private readonly inspections = new SharedCalls<string, string | undefined>();
 
   /**
    * `prepare` runs once per database and process before its first use (the sidecar's migrations:
@@ -36,6 +38,16 @@ export class ServedDatabases {
     const knex = this.pools.get(database);
     if (this.allowList || (this.servedUntil.get(database) ?? 0) > this.now())
       return this.ready(database, knex);
+    // Concurrent first requests share one inspection, so none of them sees the pool of a database
+    // that turns out not to be served being dropped under it.
+    const reason = await this.inspections.run(database, () => this.inspect(database, knex));
+    if (reason) throw notServed(database, reason);
+    this.servedUntil.set(database, this.now() + SERVED_TTL_MS);
+    return this.ready(database, knex);
+  }
+
+  /** Why `database` is not served (its pool then dropped), or undefined when it is. */
+  private async inspect(database: string, knex: Knex): Promise<string | undefined> {
     let reason: string | undefined;
     try {
       const shape = await inspectDatabase(knex);
@@ -44,19 +56,12 @@ export class ServedDatabases {
         reason = 'google_integration is not activated there';
       }
     } catch (error) {
-      if (sqlState(error) !== UNKNOWN_DATABASE) {
-        throw new SidecarError(ErrorType.DatabaseUnavailable, `database "${database}" is unavailable`, {
-          database,
-        });
-      }
+      // Anything but "no such database" is database trouble, reported as such by the caller.
+      if (sqlState(error) !== UNKNOWN_DATABASE) throw error;
       reason = 'it does not exist';
     }
-    if (reason) {
-      await this.pools.discard(database);
-      throw notServed(database, reason);
-    }
-    this.servedUntil.set(database, this.now() + SERVED_TTL_MS);
-    return this.ready(database, knex);
+    if (reason) await this.pools.discard(database);
+    return reason;
   }
 
   private async ready(database: string, knex: Knex): Promise<Knex> {

@@ -35,7 +35,7 @@ export function createApp({
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(rpcRoute(rpcServer, apiKey, context));
-  app.use(callbackRoutes(context.databases, context.credentials));
+  app.use(callbackRoutes(context));
   app.use((_request, response) => {
     response.status(404).json({ error: 'not found' });
   });

@@ -14,11 +14,11 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { type CallbackOutcome, completeAuthorization } from '../credentials/complete-authorization.js';
-import type { CredentialContext } from '../credentials/context.js';
 import { isValidDatabaseName } from '../db/database-name.js';
 import type { ServedDatabases } from '../db/served-databases.js';
-import { SidecarError } from '../errors.js';
+import { ErrorType, SidecarError } from '../errors.js';
 import type { CallbackOutcome as MetricOutcome } from '../metrics.js';
+import type { RpcContext } from '../rpc/context.js';
 import { type Page, sendPage } from './pages.js';
 import { routeLabel } from './request-log.js';
 
@@ -32,9 +32,9 @@ const callbackQuery = z.union([
     .transform((q) => ({ kind: 'error' as const, ...q })),
 ]);
 
-const RETRY = 'Return to Tryton and press Authorize to start again.';
+const RETRY = 'Return to Tryton and press Authorize (Re-authorize on authorized credentials) to start again.';
 
-export function callbackRoutes(databases: ServedDatabases, credentials: CredentialContext): Router {
+export function callbackRoutes({ databases, credentials, outages }: RpcContext): Router {
   const router = express.Router();
   const decide = async (
     request: Request,
@@ -54,7 +54,7 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     try {
       db = await databases.open(stateDatabase);
     } catch (error) {
-      if (!(error instanceof SidecarError)) throw error;
+      if (!(error instanceof SidecarError) || error.type !== ErrorType.DatabaseNotServed) throw error;
       return [
         { status: 404, tone: 'error', title: 'Unknown database', paragraphs: [error.message] },
         'refused',
@@ -69,16 +69,30 @@ export function callbackRoutes(databases: ServedDatabases, credentials: Credenti
     try {
       [page, outcome] = await decide(request, pathDatabase);
     } catch (error) {
-      credentials.logger.error(
-        { err: { name: (error as Error).name, message: (error as Error).message } },
-        'callback failed',
-      );
-      page = {
-        status: 500,
-        tone: 'error',
-        title: 'Authorization failed',
-        paragraphs: ['An internal error occurred; the sidecar log has the details.', RETRY],
-      };
+      const unavailable = outages.convert(error, pathDatabase);
+      if (unavailable) {
+        // Nothing was changed: the same callback can be reloaded once the database answers.
+        page = {
+          status: 503,
+          tone: 'error',
+          title: 'Database unavailable',
+          paragraphs: [
+            'The Tryton database could not be reached.',
+            'Reload this page in a moment to try again.',
+          ],
+        };
+      } else {
+        credentials.logger.error(
+          { err: { name: (error as Error).name, message: (error as Error).message } },
+          'callback failed',
+        );
+        page = {
+          status: 500,
+          tone: 'error',
+          title: 'Authorization failed',
+          paragraphs: ['An internal error occurred; the sidecar log has the details.', RETRY],
+        };
+      }
       outcome = 'error';
     }
     credentials.metrics.callback(outcome);
@@ -159,7 +173,7 @@ function pageFor(outcome: CallbackOutcome, ttlSeconds: number): Page {
           `“${outcome.credentialName}” is authorized${outcome.account ? ` for ${outcome.account}` : ''}.`,
           ...(outcome.missing.length > 0
             ? [
-                `Google did not grant: ${outcome.missing.join(', ')}. Features that need them will refuse to run; press Authorize again and allow every permission to enable them.`,
+                `Google did not grant: ${outcome.missing.join(', ')}. Features that need them will refuse to run; press Re-authorize in Tryton and allow every permission to enable them.`,
               ]
             : []),
           'You can close this window and return to Tryton.',
@@ -178,6 +192,17 @@ function pageFor(outcome: CallbackOutcome, ttlSeconds: number): Page {
         ],
       };
     case 'refused':
+      if (outcome.reason === 'in_progress') {
+        return {
+          status: 409,
+          tone: 'warn',
+          title: 'Authorization in progress',
+          paragraphs: [
+            'This authorization is being completed by another request (a reload, or another window).',
+            'Wait a moment, then look at the credentials in Tryton.',
+          ],
+        };
+      }
       return refused(
         outcome.reason === 'expired_state'
           ? `This authorization request has expired (requests are valid for ${Math.round(ttlSeconds / 60)} minutes).`

@@ -6,7 +6,6 @@
  */
 import { JSONRPCErrorCode, JSONRPCErrorException, type JSONRPCID, JSONRPCServer } from 'json-rpc-2.0';
 import packageJson from '../../package.json' with { type: 'json' };
-import { DatabaseOutages } from '../db/unavailable.js';
 import { ERROR_CODES, SidecarError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RpcContext } from './context.js';
@@ -32,7 +31,6 @@ export const METHODS: readonly RpcMethod[] = [
 export function createRpcServer(
   logger: Logger,
   methods: readonly RpcMethod[] = METHODS,
-  outages: DatabaseOutages = new DatabaseOutages(logger),
 ): JSONRPCServer<RpcContext> {
   const server = new JSONRPCServer<RpcContext>({
     errorListener: (message: string, error: unknown) => {
@@ -57,7 +55,7 @@ export function createRpcServer(
         return await method.handler(parsed.data, context);
       } catch (error) {
         const database = (parsed.data as { database?: unknown }).database;
-        throw outages.convert(error, typeof database === 'string' ? database : undefined) ?? error;
+        throw context.outages.convert(error, typeof database === 'string' ? database : undefined) ?? error;
       }
     });
   }

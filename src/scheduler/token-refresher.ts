@@ -6,7 +6,7 @@
  * doubles with each failure (refresh_backoff), shared by all replicas.
  */
 import type { CredentialContext, CredentialRef } from '../credentials/context.js';
-import { refreshShared } from '../credentials/refresh.js';
+import { refreshUnlessBusy } from '../credentials/refresh.js';
 import { listDueForRefresh } from '../db/credentials-repository.js';
 import type { Db } from '../db/handle.js';
 import { clearRefreshFailures, recordRefreshFailure } from '../db/refresh-backoff-repository.js';
@@ -77,7 +77,8 @@ export class TokenRefresher {
       if (this.stopped) break;
       const ref: CredentialRef = { database, db, id };
       try {
-        await refreshShared(this.context, ref, fresh);
+        // Busy: another caller or replica is refreshing it (or cooling down); theirs counts.
+        if ((await refreshUnlessBusy(this.context, ref, fresh)) === undefined) continue;
         await clearRefreshFailures(db, id);
         refreshed++;
       } catch (error) {

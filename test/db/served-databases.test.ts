@@ -60,6 +60,22 @@ describe('ServedDatabases without an allow-list', () => {
     );
   });
 
+  it('gives every concurrent first request for a missing database the same refusal', async () => {
+    const databases = new ServedDatabases(pools, undefined);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => refusal(databases, 'gi_test_absent_db')),
+    );
+    expect(new Set(answers)).toEqual(
+      new Set(['database "gi_test_absent_db" is not served by this sidecar: it does not exist']),
+    );
+  });
+
+  it('finds every served database of the server for background work', async () => {
+    const found = await new ServedDatabases(pools, undefined).list('postgres');
+    expect(found).toContain(standalone);
+    expect(found).not.toContain(bare);
+  });
+
   it('keeps a positive answer for a minute, then inspects again', async () => {
     let now = 0;
     const databases = new ServedDatabases(pools, undefined, () => now);

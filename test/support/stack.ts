@@ -63,7 +63,7 @@ export async function startStack(options: { env?: Record<string, string> } = {})
     client_secret: clientSecret,
     redirect_uris: [`${sidecar.url}/${database}/google/callback`, `${sidecar.url}/google/callback`],
   });
-  return {
+  const stack: Stack = {
     database,
     db,
     emulator,
@@ -87,8 +87,8 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       return row.id as number;
     },
     async authorizedCredential(email = 'calendar.owner@example.com') {
-      const id = await this.createCredential();
-      const { result } = await this.rpc('credentials.request_authorization', { credential_id: id });
+      const id = await stack.createCredential();
+      const { result } = await stack.rpc('credentials.request_authorization', { credential_id: id });
       const { redirect } = await consent(result.authorization_url, { email });
       const page = await followRedirect(redirect);
       if (page.status !== 200) throw new Error(`callback answered ${page.status}`);
@@ -117,6 +117,7 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       await dropDatabase(database);
     },
   };
+  return stack;
 }
 
 /** Every secret the emulator handed out or holds for this client, to grep logs and pages for. */

@@ -14,6 +14,10 @@ export class SharedCalls<K, V> {
     return started;
   }
 
+  has(key: K): boolean {
+    return this.inFlight.has(key);
+  }
+
   get size(): number {
     return this.inFlight.size;
   }
