@@ -110,7 +110,7 @@ class GoogleCredentials(ModelSQL, ModelView):
     __string__ = "Google Credentials"
 
     # Columns are a contract with the sidecar, which reads and writes them
-    # directly (see DESIGN.md): keep names and types stable.
+    # directly (see docs/contracts.md): keep names and types stable.
     name = fields.Char("Name", required=True)
     # Required through states, not required=True: that would make the
     # columns NOT NULL, unlike the table the sidecar's migration creates.

@@ -1,5 +1,5 @@
 /**
- * `credentials.request_authorization` (DESIGN.md, authorization step 3): a fresh state and PKCE
+ * `credentials.request_authorization` (docs/contracts.md, "Authorization", step 3): a fresh state and PKCE
  * verifier, the consent URL, and the credential moved to authorization_pending. A new request
  * replaces any earlier pending one, whose state then no longer matches.
  */
