@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import * as standaloneCredentialsTable from './20261125_01_standalone_credentials_table.js';
 import * as refreshBackoff from './20261125_02_refresh_backoff.js';
 import * as credentialLease from './20261125_03_credential_lease.js';
+import * as credentialChangeTrigger from './20261125_04_credential_change_trigger.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,4 +18,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261125_01_standalone_credentials_table', standaloneCredentialsTable],
   ['20261125_02_refresh_backoff', refreshBackoff],
   ['20261125_03_credential_lease', credentialLease],
+  ['20261125_04_credential_change_trigger', credentialChangeTrigger],
 ];

@@ -10,6 +10,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
+import { TokenCache } from './credentials/token-cache.js';
+import { CredentialChangeFeed } from './db/credential-changes.js';
 import { SharedCalls } from './shared-calls.js';
 import { TokenCipher } from './crypto/token-cipher.js';
 import { migrateLatest } from './db/migrate.js';
@@ -52,6 +54,10 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     refreshes: new SharedCalls(),
+    tokens: new TokenCache(
+      (database, handlers) =>
+        new CredentialChangeFeed(pools.clientConfig(database), handlers, logger.child({ database })),
+    ),
   };
   const maintenanceDatabase = readinessDatabase(config.databaseUri);
   const context = { databases, credentials, logger, outages: new DatabaseOutages(logger) };
@@ -83,6 +89,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await Promise.all([closed, refresher.stop()]);
       clearTimeout(timer);
+      await credentials.tokens.close();
       await pools.closeAll();
       logger.info('shut down');
     })();

@@ -9,9 +9,9 @@ ended (authorized, or not and why), as Tryton's res.notification does: a
 notification of the user (the notification menu of the client, opening the
 credentials) and its bus message on channel "notification:<user id>".
 
-The sidecar calls it in the transaction where it ends an authorization
-(Google's callback): the row and the notification commit together and
-PostgreSQL delivers the NOTIFY only then. It lives in Tryton so that the
+The sidecar calls it right after the statement that ends an authorization
+(Google's callback) has committed, when the function exists; a failure is
+only logged, the authorization stands. It lives in Tryton so that the
 sidecar needs no knowledge of Tryton's tables, messages or bus format.
 Returns the user notified, or NULL (no interactive request, unknown id).
 

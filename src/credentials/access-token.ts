@@ -1,7 +1,7 @@
 /**
  * Valid access tokens on demand: `credentials.get_access_token` and `credentials.refresh`. A valid
- * stored token is handed out after one read; otherwise refresh.ts brings a new one, once for all
- * concurrent callers of the credential on every replica.
+ * token is handed out from the token cache, or after one read shared by concurrent callers;
+ * otherwise refresh.ts brings a new one, once for all concurrent callers on every replica.
  */
 import { type CredentialRow, findCredential } from '../db/credentials-repository.js';
 import { missingScopes, splitScopes } from '../oauth/scopes.js';
@@ -28,10 +28,17 @@ export async function getAccessToken(
   ref: CredentialRef,
   request: AccessTokenRequest,
 ): Promise<AccessToken> {
-  const row = usable(await findCredential(ref.db, ref.id), ref.id);
+  const cached = await context.tokens.get(ref, () => findCredential(ref.db, ref.id));
+  const row = usable(cached?.row, ref.id);
   requireScopes(row, request.scopes);
   const valid = (candidate: CredentialRow) => isValid(context, candidate, request.minValidity);
-  return present(context, valid(row) ? row : await refreshShared(context, ref, valid));
+  if (cached && valid(row)) {
+    const token = cached.accessToken ?? (openAccessToken(context.cipher, row) as string);
+    cached.accessToken = token;
+    return present(row, token);
+  }
+  const fresh = await refreshShared(context, ref, valid);
+  return present(fresh, openAccessToken(context.cipher, fresh) as string);
 }
 
 /** `credentials.refresh`: a token newer than the one stored when the call arrived. */
@@ -56,9 +63,9 @@ function isValid(context: CredentialContext, row: CredentialRow, minValidity: nu
   return row.token_expiry.getTime() - context.now().getTime() > minValidity * 1000;
 }
 
-function present(context: CredentialContext, row: CredentialRow): AccessToken {
+function present(row: CredentialRow, accessToken: string): AccessToken {
   return {
-    access_token: openAccessToken(context.cipher, row) as string,
+    access_token: accessToken,
     token_expiry: (row.token_expiry as Date).toISOString(),
     scopes: splitScopes(row.granted_scopes),
   };

@@ -10,6 +10,7 @@ import type { TokenCipher } from '../crypto/token-cipher.js';
 import type { GoogleOAuth } from '../oauth/google-client.js';
 import type { StateTokens } from '../oauth/state-token.js';
 import type { SharedCalls } from '../shared-calls.js';
+import type { TokenCache } from './token-cache.js';
 
 export interface CredentialContext {
   readonly cipher: TokenCipher;
@@ -24,6 +25,8 @@ export interface CredentialContext {
   readonly holder: string;
   /** Refreshes in flight in this process, so concurrent callers of one credential share one. */
   readonly refreshes: SharedCalls<string, unknown>;
+  /** Credentials remembered while every change of them is heard (token-cache.ts). */
+  readonly tokens: TokenCache;
 }
 
 /** One credential of one database: ids repeat across databases, so both always travel together. */

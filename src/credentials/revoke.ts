@@ -32,7 +32,12 @@ export async function revokeCredential(context: CredentialContext, ref: Credenti
       }
     }
     const expected = { refresh_token: row.refresh_token };
-    if (await updateCredentialIf(ref.db, ref.id, expected, transition.revoked())) break;
+    const seen = context.tokens.expectChange(ref);
+    if (await updateCredentialIf(ref.db, ref.id, expected, transition.revoked())) {
+      // Answer once this replica's cache has heard the change: the others' have heard it too.
+      await seen();
+      break;
+    }
     if (round >= ROUNDS) throw googleUnavailable(ref.id, 'the credential kept changing during the revoke');
   }
   log.info('credential revoked');

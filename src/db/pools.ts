@@ -93,6 +93,16 @@ export class DatabasePools {
     return pool;
   }
 
+  /** Settings for a connection of its own (outside the pool) to `database`, e.g. to LISTEN. */
+  clientConfig(database: string): pg.ClientConfig {
+    return {
+      connectionString: connectionStringFor(this.databaseUri, database),
+      application_name: 'tryton-google-sidecar',
+      keepAlive: true,
+      ...(this.options.timeoutMs === undefined ? {} : { connectionTimeoutMillis: this.options.timeoutMs }),
+    };
+  }
+
   /** Drops the pool of a database that turned out not to be served, so unknown names hold nothing. */
   async discard(database: string): Promise<void> {
     const pool = this.pools.get(database);

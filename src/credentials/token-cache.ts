@@ -1,0 +1,127 @@
+/**
+ * What this process remembers of the credentials it hands tokens out from, so that a valid token
+ * costs no database round trip and no decryption (docs/contracts.md, "Token cache"). Correctness
+ * never rests on this memory: an entry is used only while the database's change feed is live
+ * (db/credential-changes.ts), every change of a row, by any replica or by Tryton, drops its entry
+ * at commit, and a feed that drops out empties the database's entries. A read that overlapped a
+ * change is not kept (generations), so a revoke is seen by the next call on every replica; the
+ * replica that revokes waits until its own feed has seen the change before it answers.
+ */
+import type { CredentialRow } from '../db/credentials-repository.js';
+import type { ChangeHandlers, CredentialChangeFeed } from '../db/credential-changes.js';
+import { SharedCalls } from '../shared-calls.js';
+import type { CredentialRef } from './context.js';
+
+export interface CachedCredential {
+  readonly row: CredentialRow;
+  /** The decrypted access token, filled by the first caller that needs it. */
+  accessToken?: string;
+}
+
+interface DatabaseCache {
+  readonly feed: CredentialChangeFeed;
+  readonly entries: Map<number, CachedCredential>;
+  readonly waiters: Map<number, Set<() => void>>;
+  /** Bumped by every change and reset: a read begun in an older generation is not kept. */
+  generation: number;
+}
+
+const MAX_ENTRIES_PER_DATABASE = 10_000;
+/** How long a writer waits for its own change to come back through the feed. */
+const CHANGE_ECHO_MS = 1_000;
+
+export type FeedFactory = (database: string, handlers: ChangeHandlers) => CredentialChangeFeed;
+
+export class TokenCache {
+  private readonly databases = new Map<string, DatabaseCache>();
+  private readonly reads = new SharedCalls<string, CredentialRow | undefined>();
+
+  constructor(private readonly openFeed: FeedFactory) {}
+
+  /** The credential's row, from memory when it can be trusted, else from `read` (shared by concurrent callers). */
+  async get(
+    ref: CredentialRef,
+    read: () => Promise<CredentialRow | undefined>,
+  ): Promise<CachedCredential | undefined> {
+    const cache = this.cacheOf(ref.database);
+    if (cache.feed.live) {
+      const hit = cache.entries.get(ref.id);
+      if (hit) return hit;
+    }
+    const generation = cache.generation;
+    const row = await this.reads.run(`${ref.database}\u0000${ref.id}\u0000${generation}`, async () => {
+      const found = await read();
+      if (found && cache.feed.live && cache.generation === generation) this.keep(cache, found);
+      return found;
+    });
+    return row ? (cache.entries.get(ref.id) ?? { row }) : undefined;
+  }
+
+  /**
+   * Call before writing a credential row; the returned function waits (briefly) until this
+   * process's feed has seen the write, so every replica's next call sees it too.
+   */
+  expectChange(ref: CredentialRef): () => Promise<void> {
+    const cache = this.cacheOf(ref.database);
+    if (!cache.feed.live) return async () => {};
+    let resolve: () => void = () => {};
+    const seen = new Promise<void>((done) => {
+      resolve = done;
+    });
+    const waiters = cache.waiters.get(ref.id) ?? new Set();
+    waiters.add(resolve);
+    cache.waiters.set(ref.id, waiters);
+    return async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([seen, new Promise((done) => (timer = setTimeout(done, CHANGE_ECHO_MS)))]);
+      clearTimeout(timer);
+      waiters.delete(resolve);
+    };
+  }
+
+  async close(): Promise<void> {
+    const caches = [...this.databases.values()];
+    this.databases.clear();
+    await Promise.all(caches.map((cache) => cache.feed.close()));
+  }
+
+  private cacheOf(database: string): DatabaseCache {
+    let cache = this.databases.get(database);
+    if (!cache) {
+      const entries = new Map<number, CachedCredential>();
+      const waiters = new Map<number, Set<() => void>>();
+      const created: DatabaseCache = {
+        entries,
+        waiters,
+        generation: 0,
+        feed: this.openFeed(database, {
+          onChange: (id) => {
+            created.generation++;
+            entries.delete(id);
+            for (const resolve of waiters.get(id) ?? []) resolve();
+            waiters.delete(id);
+          },
+          onReset: () => {
+            created.generation++;
+            entries.clear();
+            for (const set of waiters.values()) for (const resolve of set) resolve();
+            waiters.clear();
+          },
+        }),
+      };
+      cache = created;
+      this.databases.set(database, cache);
+      void cache.feed.start();
+    }
+    return cache;
+  }
+
+  private keep(cache: DatabaseCache, row: CredentialRow): void {
+    if (cache.entries.size >= MAX_ENTRIES_PER_DATABASE) {
+      // Maps keep insertion order: the oldest entry goes first.
+      const oldest = cache.entries.keys().next().value;
+      if (oldest !== undefined) cache.entries.delete(oldest);
+    }
+    cache.entries.set(row.id, { row });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The token cache on two replicas: valid tokens are served from memory, and every change of a
+ * credential, by a replica or by Tryton, is seen by the next call on every replica; when the
+ * change feed is lost, nothing stale is served.
+ */
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/rpc.js';
+import { type Stack, startStack, unseal } from '../support/stack.js';
+
+const TABLE = 'google_integration_google_credentials';
+
+let stack: Stack;
+let first: string;
+let second: string;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { SIDECAR_REFRESH_INTERVAL: '3600' } });
+  first = stack.sidecar.url;
+  second = (await stack.startAnotherSidecar()).url;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const token = (url: string, id: number) =>
+  call(url, 'credentials.get_access_token', { database: stack.database, credential_id: id });
+
+/** Changes the row without firing triggers, as if the change feed had missed it. */
+async function silently(work: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
+  await stack.db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL session_replication_role = replica');
+    await work(trx);
+  });
+}
+
+describe('the token cache', () => {
+  it('answers from memory: a change the feed does not hear is not seen', async () => {
+    const id = await stack.authorizedCredential('cached@example.com');
+    // The first call of a database starts its change feed; from the next one on, rows are kept.
+    await token(second, id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const original = (await token(second, id)).result.access_token;
+    await silently((trx) => trx(TABLE).where({ id }).update({ state: 'without_authorization' }));
+    expect((await token(second, id)).result.access_token).toBe(original);
+    // The same change, heard: the next call reads the row again.
+    await stack.db(TABLE).where({ id }).update({ state: 'without_authorization' });
+    expect((await token(second, id)).error?.data?.type).toBe('not_authorized');
+  });
+
+  it('sees a revoke on another replica at the next call, every time', async () => {
+    for (let round = 0; round < 3; round++) {
+      const id = await stack.authorizedCredential(`revoked${round}@example.com`);
+      expect((await token(first, id)).result?.access_token).toEqual(expect.any(String));
+      expect((await token(second, id)).result?.access_token).toEqual(expect.any(String));
+      expect(
+        (await call(first, 'credentials.revoke', { database: stack.database, credential_id: id })).result,
+      ).toEqual({ state: 'without_authorization' });
+      expect((await token(second, id)).error?.data?.type).toBe('not_authorized');
+    }
+  });
+
+  it("sees Tryton's own changes (a deletion) at the next call", async () => {
+    const id = await stack.authorizedCredential('deleted@example.com');
+    expect((await token(second, id)).result?.access_token).toEqual(expect.any(String));
+    await stack.db(TABLE).where({ id }).delete();
+    expect((await token(second, id)).error?.data?.type).toBe('credential_not_found');
+  });
+
+  it('serves nothing stale while its change feed is down', async () => {
+    const id = await stack.authorizedCredential('feedless@example.com');
+    const original = (await token(second, id)).result.access_token;
+    const listeners = await stack.db.raw(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = ? AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      [stack.database],
+    );
+    expect(listeners.rows.length).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Missed by the feed (it is down), yet the next call must see it.
+    await silently((trx) => trx(TABLE).where({ id }).update({ state: 'without_authorization' }));
+    expect((await token(second, id)).error?.data?.type).toBe('not_authorized');
+    await stack.db(TABLE).where({ id }).update({ state: 'authorized' });
+    expect(unseal(stack, await stack.row(id), 'access_token')).toBe(original);
+    expect((await token(second, id)).result?.access_token).toBe(original);
+  });
+});
