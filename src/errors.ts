@@ -13,6 +13,7 @@ export const ErrorType = {
   CredentialIncomplete: 'credential_incomplete',
   ScopeNotGranted: 'scope_not_granted',
   GoogleRejected: 'google_rejected',
+  TokensUnreadable: 'tokens_unreadable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -27,6 +28,7 @@ export const ERROR_CODES: Readonly<Record<ErrorType, number>> = {
   credential_incomplete: -32007,
   scope_not_granted: -32008,
   google_rejected: -32009,
+  tokens_unreadable: -32010,
 };
 
 export class SidecarError extends Error {

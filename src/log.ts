@@ -27,7 +27,7 @@ const SECRET_CONTAINERS = ['query', 'body', 'form', 'data', 'params'];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const paths = [
-    ...SECRET_FIELDS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+    ...SECRET_FIELDS.flatMap((key) => [key, `*.${key}`]),
     ...SECRET_CONTAINERS.flatMap((container) =>
       ['code', 'state'].flatMap((key) => [`${container}.${key}`, `*.${container}.${key}`]),
     ),

@@ -46,7 +46,12 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const metrics = new Metrics();
   const credentials: CredentialContext = {
     cipher: new TokenCipher(config.encryptionKeys),
-    google: new GoogleOAuth(config.google, { ...DEFAULT_RETRY, timeoutMs: config.googleTimeoutMs }),
+    google: new GoogleOAuth(config.google, {
+      ...DEFAULT_RETRY,
+      timeoutMs: config.googleTimeoutMs,
+      // One attempt always gets its whole timeout, however long an operator made it.
+      budgetMs: Math.max(DEFAULT_RETRY.budgetMs, config.googleTimeoutMs),
+    }),
     states: new StateTokens(config.encryptionKeys),
     logger,
     metrics,

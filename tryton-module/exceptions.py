@@ -65,5 +65,9 @@ class GoogleRejectedError(SidecarError):
     pass
 
 
+class TokensUnreadableError(SidecarError):
+    "The sidecar can not decrypt the stored tokens (encryption key missing)"
+
+
 class ClientChangeWarning(UserWarning):
     "The OAuth client of credentials Google authorized is being changed"

@@ -52,6 +52,8 @@ ERRORS = {
         exceptions.ScopeNotGrantedError, 'msg_scope_not_granted', True),
     'google_rejected': (
         exceptions.GoogleRejectedError, 'msg_google_rejected', True),
+    'tokens_unreadable': (
+        exceptions.TokensUnreadableError, 'msg_tokens_unreadable', True),
     'unauthenticated': (
         exceptions.SidecarUnauthenticatedError,
         'msg_sidecar_unauthenticated', False),

@@ -1,6 +1,6 @@
 /**
  * The OAuth callback (docs/contracts.md, "Authorization", step 6). The state is looked up in its
- * own database only. The code is exchanged under the credential's exchange lease, so a callback
+ * own database only. The code is exchanged under the credential's exchange lease (lease.ts), so a callback
  * delivered twice (a reload, two replicas) makes one exchange, and no connection or row lock is
  * held while Google answers; the result is written only if the same request is still pending.
  * A refused state (unknown, used, expired) changes nothing, and so does a code Google refuses
@@ -10,7 +10,6 @@
  */
 import type { Db } from '../db/handle.js';
 import { type CredentialRow, findByOAuthState, updateCredentialIf } from '../db/credentials-repository.js';
-import { acquireLease, releaseLease } from '../db/lease-repository.js';
 import { notifyAuthorizationOutcome } from '../db/tryton-notification-repository.js';
 import { GoogleError } from '../google/errors.js';
 import type { Logger } from '../log.js';
@@ -18,6 +17,7 @@ import { missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js'
 import { stateDigest } from '../oauth/state-token.js';
 import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
 import { clientRejectedExplanation } from './errors.js';
+import { BUSY, underLease } from './lease.js';
 import { authorizeButton, transition } from './state-machine.js';
 import { mergeTokens, oauthClientOf } from './tokens.js';
 
@@ -41,9 +41,6 @@ export type CallbackOutcome =
   | { readonly kind: 'refused'; readonly reason: 'unknown_state' | 'expired_state' | 'in_progress' }
   | { readonly kind: 'code_rejected'; readonly detail: string }
   | { readonly kind: 'google_unavailable'; readonly detail: string };
-
-/** Longer than the worst exchange (code grant and userinfo, with retries) could last. */
-const EXCHANGE_LEASE_MS = 120_000;
 
 export async function completeAuthorization(
   context: CredentialContext,
@@ -76,16 +73,10 @@ export async function completeAuthorization(
     await notifyRequester(ref, log);
     return { kind: 'denied', credentialName: row.name, error: query.error };
   }
-  if (!(await acquireLease(db, row.id, 'exchange', context.holder, EXCHANGE_LEASE_MS))) {
-    return { kind: 'refused', reason: 'in_progress' };
-  }
-  try {
-    return await exchange(context, ref, row, query, log);
-  } finally {
-    await releaseLease(db, row.id, 'exchange', context.holder).catch((error: Error) =>
-      log.warn({ err: error.message }, 'could not release the exchange lease'),
-    );
-  }
+  const outcome = await underLease(context, ref, 'exchange', log, () =>
+    exchange(context, ref, row, query, log),
+  );
+  return outcome === BUSY ? { kind: 'refused', reason: 'in_progress' } : outcome;
 }
 
 /** The authorization stands whether or not Tryton could be told; a failure is only logged. */

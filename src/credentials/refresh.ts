@@ -12,8 +12,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CredentialRow, findCredential, updateCredentialIf } from '../db/credentials-repository.js';
-import { acquireLease, currentLease, extendLease, releaseLease } from '../db/lease-repository.js';
+import { currentLease } from '../db/lease-repository.js';
 import { GoogleError } from '../google/errors.js';
+import { worstCaseMs } from '../google/retry.js';
 import type { Logger } from '../log.js';
 import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
 import {
@@ -24,11 +25,10 @@ import {
   INVALID_GRANT_EXPLANATION,
   notAuthorized,
 } from './errors.js';
+import { BUSY, type HeldLease, LEASE_TTL_MS, underLease } from './lease.js';
 import { handsOutTokens, transition } from './state-machine.js';
 import { mergeTokens, oauthClientOf, openRefreshToken } from './tokens.js';
 
-/** A lease lives this long unless its holder extends it (every third of it while Google answers). */
-const LEASE_TTL_MS = 5_000;
 /** After a refresh failed for want of Google, callers elsewhere get that answer for this long. */
 const FAILURE_COOL_DOWN_MS = 2_000;
 /** Polling for another replica's refresh: first and longest pause. */
@@ -92,13 +92,15 @@ async function untilFresh(
   wait: boolean,
 ): Promise<CredentialRow | undefined> {
   const log = credentialLogger(context, ref);
-  const deadline = Date.now() + waitBudgetMs(context);
+  // Waiting on another replica is worth as long as its own call to Google may last.
+  const deadline = Date.now() + worstCaseMs(context.google.retry) + LEASE_TTL_MS;
   for (let pause = POLL_FIRST_MS; ; pause = Math.min(POLL_MAX_MS, pause * 2)) {
     const row = usable(await findCredential(ref.db, ref.id), ref.id);
     if (isFresh(row)) return row;
-    if (await acquireLease(ref.db, ref.id, 'refresh', context.holder, LEASE_TTL_MS)) {
-      return refreshUnderLease(context, ref, isFresh, log);
-    }
+    const refreshed = await underLease(context, ref, 'refresh', log, (lease) =>
+      refreshUnderLease(context, ref, isFresh, log, lease),
+    );
+    if (refreshed !== BUSY) return refreshed;
     if (!wait) return undefined;
     const lease = await currentLease(ref.db, ref.id, 'refresh');
     if (lease?.failure) throw googleUnavailable(ref.id, lease.failure);
@@ -109,60 +111,38 @@ async function untilFresh(
   }
 }
 
-/** Waiting on another replica is worth as long as its own call to Google may last. */
-function waitBudgetMs(context: CredentialContext): number {
-  const { attempts, timeoutMs, maxDelayMs } = context.google.retry;
-  return attempts * timeoutMs + (attempts - 1) * maxDelayMs + LEASE_TTL_MS;
-}
-
 async function refreshUnderLease(
   context: CredentialContext,
   ref: CredentialRef,
   isFresh: Freshness,
   log: Logger,
+  lease: HeldLease,
 ): Promise<CredentialRow> {
-  const extend = () =>
-    extendLease(ref.db, ref.id, 'refresh', context.holder, LEASE_TTL_MS).catch((error: Error) =>
-      log.warn({ err: error.message }, 'could not extend the refresh lease'),
-    );
-  const heartbeat = setInterval(extend, LEASE_TTL_MS / 3);
-  let failure: GoogleError | undefined;
+  // Read again under the lease: another replica may have refreshed just before we took it.
+  const row = usable(await findCredential(ref.db, ref.id), ref.id);
+  if (isFresh(row)) return row;
+  const refreshToken = openRefreshToken(context.cipher, row);
+  if (!refreshToken) throw authorizationExpired(ref.id, 'no refresh token is stored');
+  let tokens: Awaited<ReturnType<CredentialContext['google']['refreshTokenGrant']>>;
   try {
-    // Read again under the lease: another replica may have refreshed just before we took it.
-    const row = usable(await findCredential(ref.db, ref.id), ref.id);
-    if (isFresh(row)) return row;
-    const refreshToken = openRefreshToken(context.cipher, row);
-    if (!refreshToken) throw authorizationExpired(ref.id, 'no refresh token is stored');
-    let tokens: Awaited<ReturnType<CredentialContext['google']['refreshTokenGrant']>>;
-    try {
-      tokens = await context.google.refreshTokenGrant(oauthClientOf(row), refreshToken);
-    } catch (error) {
-      if (!(error instanceof GoogleError)) throw error;
-      if (error.code === 'invalid_grant') return await expire(context, ref, row, log);
-      if (error.transient) failure = error;
-      context.metrics.refresh(error.transient ? 'transient' : 'rejected');
-      log.warn({ status: error.status, google_error: error.code }, 'token refresh failed');
-      throw googleFailure(ref.id, error);
-    }
-    const changes = transition.refreshed(mergeTokens(context.cipher, row, tokens), tokens.scopes);
-    if (!(await updateCredentialIf(ref.db, ref.id, { refresh_token: row.refresh_token }, changes))) {
-      // Revoked or re-authorized while Google answered: what is stored now wins.
-      log.info('credential changed during the refresh; its result is discarded');
-      return usable(await findCredential(ref.db, ref.id), ref.id);
-    }
-    log.info({ token_expiry: tokens.expiresAt }, 'token refreshed');
-    context.metrics.refresh('refreshed');
-    return { ...row, ...changes } as CredentialRow;
-  } finally {
-    clearInterval(heartbeat);
-    await releaseLease(
-      ref.db,
-      ref.id,
-      'refresh',
-      context.holder,
-      failure ? { message: failure.message, coolDownMs: FAILURE_COOL_DOWN_MS } : undefined,
-    ).catch((error: Error) => log.warn({ err: error.message }, 'could not release the refresh lease'));
+    tokens = await context.google.refreshTokenGrant(oauthClientOf(row), refreshToken);
+  } catch (error) {
+    if (!(error instanceof GoogleError)) throw error;
+    if (error.code === 'invalid_grant') return await expire(context, ref, row, log);
+    if (error.transient) lease.failWith(error.message, FAILURE_COOL_DOWN_MS);
+    context.metrics.refresh(error.transient ? 'transient' : 'rejected');
+    log.warn({ status: error.status, google_error: error.code }, 'token refresh failed');
+    throw googleFailure(ref.id, error);
   }
+  const changes = transition.refreshed(mergeTokens(context.cipher, row, tokens), tokens.scopes);
+  if (!(await updateCredentialIf(ref.db, ref.id, { refresh_token: row.refresh_token }, changes))) {
+    // Revoked or re-authorized while Google answered: what is stored now wins.
+    log.info('credential changed during the refresh; its result is discarded');
+    return usable(await findCredential(ref.db, ref.id), ref.id);
+  }
+  log.info({ token_expiry: tokens.expiresAt }, 'token refreshed');
+  context.metrics.refresh('refreshed');
+  return { ...row, ...changes } as CredentialRow;
 }
 
 /** invalid_grant: the grant is gone; the credential says so until an admin authorizes again. */
@@ -176,7 +156,7 @@ async function expire(
     ref.db,
     ref.id,
     { refresh_token: row.refresh_token },
-    transition.expired(INVALID_GRANT_EXPLANATION),
+    transition.expired(row, INVALID_GRANT_EXPLANATION),
   );
   log.warn({ google_error: 'invalid_grant' }, 'refresh token refused: authorization expired');
   context.metrics.refresh('invalid_grant');

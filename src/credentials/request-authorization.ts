@@ -47,7 +47,7 @@ export async function requestAuthorization(
   }
   const state = context.states.create(database);
   const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();
-  const url = context.google.buildAuthorizationUrl(client, {
+  const url = await context.google.buildAuthorizationUrl(client, {
     state: state.value,
     scopes: requestedScopes(row.scopes),
     codeChallenge,

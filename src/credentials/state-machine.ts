@@ -82,8 +82,13 @@ export const transition = {
     return { ...tokens, ...(grantedScopes ? { granted_scopes: grantedScopes.join(' ') } : {}) };
   },
 
-  expired(reason: string): CredentialChanges {
-    return { ...NO_TOKENS, state: 'authorization_expired', last_error: reason };
+  /**
+   * Google refused the refresh token. A re-authorization already pending stays pending (its
+   * consent will bring a new grant); otherwise the credential waits for one.
+   */
+  expired(row: Pick<CredentialRow, 'state'>, reason: string): CredentialChanges {
+    const state = row.state === 'authorization_pending' ? 'authorization_pending' : 'authorization_expired';
+    return { ...NO_TOKENS, state, last_error: reason };
   },
 
   revoked(): CredentialChanges {

@@ -9,13 +9,22 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { EncryptionKey } from '../config.js';
+import { ErrorType, SidecarError } from '../errors.js';
 
 const VERSION = 'gcm1';
 const IV_BYTES = 12;
 
-export class DecryptionError extends Error {
+/**
+ * A stored value that does not open: its key is not in SIDECAR_ENCRYPTION_KEYS any more, or the
+ * value was altered. An admin can act on it (restore the key, or authorize again), hence a
+ * documented error rather than an internal one.
+ */
+export class DecryptionError extends SidecarError {
   constructor(message: string) {
-    super(message);
+    super(
+      ErrorType.TokensUnreadable,
+      `${message}: put the key that sealed it back into SIDECAR_ENCRYPTION_KEYS, or press Authorize again`,
+    );
     this.name = 'DecryptionError';
   }
 }

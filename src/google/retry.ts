@@ -15,6 +15,11 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** Bound of one attempt, from sending the request to reading the whole answer. */
   readonly timeoutMs: number;
+  /**
+   * Bound of the whole call, attempts and pauses included: no attempt runs past it. Below trytond's
+   * default sidecar_timeout (30 s), so Tryton hears the sidecar's answer rather than its own timeout.
+   */
+  readonly budgetMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -22,33 +27,36 @@ export const DEFAULT_RETRY: RetryPolicy = {
   baseDelayMs: 250,
   maxDelayMs: 8_000,
   timeoutMs: 10_000,
+  budgetMs: 25_000,
 };
-
-export interface CallOptions {
-  /** Called before each retry (e.g. to extend a lease held for the call). */
-  readonly beforeRetry?: (attempt: number) => Promise<void>;
-}
 
 /** Longest a call under `policy` can take, every attempt timing out and every wait at its longest. */
 export function worstCaseMs(policy: RetryPolicy): number {
-  return policy.attempts * policy.timeoutMs + (policy.attempts - 1) * policy.maxDelayMs;
+  return Math.min(
+    policy.budgetMs,
+    policy.attempts * policy.timeoutMs + (policy.attempts - 1) * policy.maxDelayMs,
+  );
 }
+
+/** Below this much budget left, another attempt could not get an answer: the call fails instead. */
+const LEAST_ATTEMPT_MS = 100;
 
 export async function callGoogle<T>(
   operation: string,
   attempt: (signal: AbortSignal) => Promise<T>,
   policy: RetryPolicy = DEFAULT_RETRY,
-  options: CallOptions = {},
 ): Promise<T> {
+  const deadline = Date.now() + policy.budgetMs;
   for (let number = 1; ; number++) {
     try {
-      return await withTimeout(operation, attempt, policy.timeoutMs);
+      return await withTimeout(operation, attempt, Math.min(policy.timeoutMs, deadline - Date.now()));
     } catch (caught) {
       const error = GoogleError.from(caught, operation);
       if (!error.transient || number >= policy.attempts) throw error;
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (number - 1));
-      await sleep(Math.max(Math.random() * backoff, Math.min(error.retryAfterMs ?? 0, policy.maxDelayMs)));
-      await options.beforeRetry?.(number + 1);
+      const pause = Math.max(Math.random() * backoff, Math.min(error.retryAfterMs ?? 0, policy.maxDelayMs));
+      if (deadline - Date.now() - pause < LEAST_ATTEMPT_MS) throw error;
+      await sleep(pause);
     }
   }
 }

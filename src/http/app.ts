@@ -30,11 +30,12 @@ export function createApp({
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestLog(context.logger, metrics));
+  // The hot path first: every JSON-RPC call would otherwise walk the routes below it.
+  app.use(rpcRoute(rpcServer, apiKey, context));
   app.use(healthRoutes(context.databases, readinessDatabase));
   app.get('/metrics', async (_request, response) => {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use(rpcRoute(rpcServer, apiKey, context));
   app.use(callbackRoutes(context));
   app.use((_request, response) => {
     response.status(404).json({ error: 'not found' });

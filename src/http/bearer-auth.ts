@@ -1,5 +1,5 @@
 /** Bearer authentication of the JSON-RPC surface with a constant-time comparison of the API key. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 
 export function bearerAuth(apiKey: string): RequestHandler {
@@ -28,5 +28,5 @@ export function bearerAuth(apiKey: string): RequestHandler {
 }
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }

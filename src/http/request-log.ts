@@ -1,5 +1,6 @@
 /**
- * One log line and one metric observation per request. Only the path is logged, never the query
+ * One metric observation per request, and a log line (at info for refused and failed requests,
+ * at debug for the others). Only the path is logged, never the query
  * string: the OAuth callback carries the authorization code and state there. The metric is labelled
  * with the route pattern (`/:database/google/callback`), never the path, to keep its labels few;
  * a handler that matches paths itself names its pattern with `routeLabel`.
@@ -22,7 +23,10 @@ export function requestLog(logger: Logger, metrics?: Metrics): RequestHandler {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = response.locals[ROUTE_LABEL] ?? request.route?.path;
       metrics?.request(typeof route === 'string' ? route : 'unmatched', response.statusCode, seconds);
-      logger.info(
+      // Successful requests are counted and timed by the metric; a line each is for debugging only.
+      const level = response.statusCode < 400 ? 'debug' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
         {
           method: request.method,
           path: request.path,

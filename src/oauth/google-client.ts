@@ -5,10 +5,10 @@
  * refresh token grant (section 6), revocation (RFC 7009) and userinfo. Every call goes through
  * google/retry.ts: bounded in time, retried when transient, failing as a GoogleError.
  */
-import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
+import type { Credentials, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config.js';
 import { GoogleError } from '../google/errors.js';
-import { type CallOptions, callGoogle, type RetryPolicy } from '../google/retry.js';
+import { callGoogle, type RetryPolicy } from '../google/retry.js';
 import { transportOptions } from '../google/transport.js';
 
 export interface OAuthClientCredentials {
@@ -25,11 +25,24 @@ export interface TokenSet {
   readonly scopes: string[] | undefined;
 }
 
-/** OAuth2Client exposing the refresh grant, which the library keeps protected. */
-class SidecarOAuth2Client extends OAuth2Client {
-  refreshTokenGrant(refreshToken: string) {
-    return this.refreshTokenNoCache(refreshToken);
-  }
+type Library = typeof import('google-auth-library');
+
+/**
+ * google-auth-library is loaded on the first call to Google, not at start: it is a tenth of the
+ * sidecar's start-up time and memory, and a replica that only hands out cached tokens never needs it.
+ */
+let library: Promise<Library> | undefined;
+function loadLibrary(): Promise<Library> {
+  library ??= import('google-auth-library');
+  return library;
+}
+
+/** The refresh grant, which OAuth2Client keeps protected. */
+function refreshTokenGrant(client: OAuth2Client, refreshToken: string) {
+  const exposed = client as unknown as {
+    refreshTokenNoCache(token: string): Promise<{ tokens: Credentials }>;
+  };
+  return exposed.refreshTokenNoCache(refreshToken);
 }
 
 export class GoogleOAuth {
@@ -38,8 +51,9 @@ export class GoogleOAuth {
     readonly retry: RetryPolicy,
   ) {}
 
-  private client(credentials: OAuthClientCredentials): SidecarOAuth2Client {
-    return new SidecarOAuth2Client({
+  private async client(credentials: OAuthClientCredentials): Promise<OAuth2Client> {
+    const { OAuth2Client } = await loadLibrary();
+    return new OAuth2Client({
       clientId: credentials.clientId,
       clientSecret: credentials.clientSecret,
       redirectUri: credentials.redirectUri,
@@ -53,16 +67,18 @@ export class GoogleOAuth {
   }
 
   async createCodeVerifier(): Promise<{ codeVerifier: string; codeChallenge: string }> {
+    const { OAuth2Client } = await loadLibrary();
     const { codeVerifier, codeChallenge } = await new OAuth2Client().generateCodeVerifierAsync();
     if (!codeChallenge) throw new Error('PKCE challenge generation failed');
     return { codeVerifier, codeChallenge };
   }
 
-  buildAuthorizationUrl(
+  async buildAuthorizationUrl(
     credentials: OAuthClientCredentials,
     request: { state: string; scopes: readonly string[]; codeChallenge: string },
-  ): string {
-    return this.client(credentials).generateAuthUrl({
+  ): Promise<string> {
+    const { CodeChallengeMethod } = await loadLibrary();
+    return (await this.client(credentials)).generateAuthUrl({
       access_type: 'offline',
       prompt: 'consent',
       include_granted_scopes: true,
@@ -82,7 +98,7 @@ export class GoogleOAuth {
     return callGoogle(
       'authorization code exchange',
       async () => {
-        const { tokens } = await this.client(credentials).getToken({
+        const { tokens } = await (await this.client(credentials)).getToken({
           code,
           codeVerifier,
           redirect_uri: credentials.redirectUri,
@@ -93,16 +109,11 @@ export class GoogleOAuth {
     );
   }
 
-  async refreshTokenGrant(
-    credentials: OAuthClientCredentials,
-    refreshToken: string,
-    options: CallOptions = {},
-  ): Promise<TokenSet> {
+  async refreshTokenGrant(credentials: OAuthClientCredentials, refreshToken: string): Promise<TokenSet> {
     return callGoogle(
       'token refresh',
-      async () => toTokenSet((await this.client(credentials).refreshTokenGrant(refreshToken)).tokens),
+      async () => toTokenSet((await refreshTokenGrant(await this.client(credentials), refreshToken)).tokens),
       this.retry,
-      options,
     );
   }
 
@@ -110,7 +121,7 @@ export class GoogleOAuth {
     await callGoogle(
       'token revocation',
       async () => {
-        await this.client(credentials).revokeToken(token);
+        await (await this.client(credentials)).revokeToken(token);
       },
       this.retry,
     );

@@ -107,6 +107,27 @@ describe('credentials.status', () => {
   });
 });
 
+describe('tokens that no key opens', () => {
+  it('answer -32010 tokens_unreadable, naming what to do, not an internal error', async () => {
+    const [row] = await db('google_integration_google_credentials')
+      .insert({
+        name: 'Sealed under a key since dropped',
+        state: 'authorized',
+        access_token: 'gcm1.0badc0de.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA',
+        refresh_token: 'gcm1.0badc0de.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA',
+        token_expiry: db.raw("timezone('UTC', now()) + interval '1 hour'"),
+        sync_enabled: false,
+      })
+      .returning('id');
+    const answer = await call(sidecar.url, 'credentials.get_access_token', {
+      database,
+      credential_id: row.id,
+    });
+    expect(answer.error).toMatchObject({ code: -32010, data: { type: 'tokens_unreadable' } });
+    expect(answer.error?.message).toMatch(/SIDECAR_ENCRYPTION_KEYS/);
+  });
+});
+
 describe('JSON-RPC protocol', () => {
   it('answers -32700 to malformed JSON and -32601 to an unknown method', async () => {
     expect((await post(sidecar.url, '{"jsonrpc":')).body).toMatchObject({ error: { code: -32700 } });

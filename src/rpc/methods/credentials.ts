@@ -66,6 +66,7 @@ export const credentialsGetAccessToken = defineMethod({
     'scope_not_granted',
     'google_unavailable',
     'google_rejected',
+    'tokens_unreadable',
   ],
   handler: async (params, context) =>
     getAccessToken(context.credentials, await credentialOf(params, context), {
@@ -85,6 +86,7 @@ export const credentialsRefresh = defineMethod({
     'authorization_expired',
     'google_unavailable',
     'google_rejected',
+    'tokens_unreadable',
   ],
   handler: async (params, context) => forceRefresh(context.credentials, await credentialOf(params, context)),
 });
@@ -94,7 +96,7 @@ export const credentialsRevoke = defineMethod({
   summary: 'Revoke the grant at Google, clear the tokens, state without_authorization',
   params: credentialParams,
   result: revokeResult,
-  errors: [...COMMON_ERRORS, 'google_unavailable'],
+  errors: [...COMMON_ERRORS, 'google_unavailable', 'tokens_unreadable'],
   handler: async (params, context) =>
     revokeCredential(context.credentials, await credentialOf(params, context)),
 });
