@@ -8,15 +8,10 @@
 import { parseArgs } from 'node:util';
 import type { Db } from './db/handle.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { rotateKeys } from './credentials/rotate-keys.js';
-import { TokenCipher } from './crypto/token-cipher.js';
-import { runEmulatorCommand } from './emulator/cli.js';
 import { isValidDatabaseName } from './db/database-name.js';
-import { migrateLatest } from './db/migrate.js';
-import { createKnex } from './db/pools.js';
 import { createLogger } from './log.js';
-import { startSidecar } from './main.js';
-import { closeOnSignals } from './shutdown.js';
+
+// Each command imports what it runs when it runs: `serve` neither loads nor holds the emulator.
 
 const USAGE = `usage: tryton-google <command> [options]
 
@@ -35,6 +30,10 @@ commands:
 async function serve(): Promise<void> {
   const config = loadConfig(process.env, 'serve');
   const logger = createLogger(config.logLevel);
+  const [{ startSidecar }, { closeOnSignals }] = await Promise.all([
+    import('./main.js'),
+    import('./shutdown.js'),
+  ]);
   const sidecar = await startSidecar(config, logger);
   closeOnSignals(() => sidecar.close(), logger);
 }
@@ -51,6 +50,7 @@ async function eachDatabase(
   if (names.length === 0) throw new UsageError(`${command} needs --database NAME or SIDECAR_DATABASES`);
   const bad = names.filter((name) => !isValidDatabaseName(name));
   if (bad.length > 0) throw new UsageError(`invalid database name(s): ${bad.join(', ')}`);
+  const { createKnex } = await import('./db/pools.js');
   for (const name of names) {
     const knex = createKnex(config.databaseUri, name, { max: 1 });
     try {
@@ -64,6 +64,7 @@ async function eachDatabase(
 async function migrate(args: string[]): Promise<void> {
   const config = loadConfig(process.env, 'database');
   const logger = createLogger(config.logLevel);
+  const { migrateLatest } = await import('./db/migrate.js');
   await eachDatabase('migrate', args, config, async (knex, database) => {
     const applied = await migrateLatest(knex);
     logger.info({ database, applied }, applied.length ? 'migrations applied' : 'already up to date');
@@ -73,6 +74,10 @@ async function migrate(args: string[]): Promise<void> {
 async function rotate(args: string[]): Promise<void> {
   const config = loadConfig(process.env, 'serve');
   const logger = createLogger(config.logLevel);
+  const [{ TokenCipher }, { rotateKeys }] = await Promise.all([
+    import('./crypto/token-cipher.js'),
+    import('./credentials/rotate-keys.js'),
+  ]);
   const cipher = new TokenCipher(config.encryptionKeys);
   await eachDatabase('rotate-keys', args, config, async (knex, database) => {
     const { rows, values } = await rotateKeys(cipher, knex);
@@ -92,7 +97,7 @@ async function run(argv: string[]): Promise<void> {
     case 'rotate-keys':
       return rotate(rest);
     case 'emulator':
-      return runEmulatorCommand(rest, process.env);
+      return (await import('./emulator/cli.js')).runEmulatorCommand(rest, process.env);
     case 'help':
     case '--help':
     case '-h':

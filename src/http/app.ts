@@ -28,6 +28,8 @@ export function createApp({
 }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Answers are POST results and small pages: an ETag would cost a hash per answer for nothing.
+  app.set('etag', false);
   app.set('trust proxy', false);
   app.use(requestLog(context.logger, metrics));
   // The hot path first: every JSON-RPC call would otherwise walk the routes below it.
