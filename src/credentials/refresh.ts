@@ -47,12 +47,13 @@ export async function refreshShared(
   isFresh: Freshness,
 ): Promise<CredentialRow> {
   const key = flightKey(ref);
-  // A shared refresh answers what its starter needed; a caller needing more goes again.
+  // A shared refresh answers what its starter needed (nothing, if background work started it and
+  // found another replica at it); a caller needing more goes again.
   for (let round = 0; round < 3; round++) {
-    const row = (await context.refreshes.run(key, () =>
-      untilFresh(context, ref, isFresh, true),
-    )) as CredentialRow;
-    if (isFresh(row)) return row;
+    const row = (await context.refreshes.run(key, () => untilFresh(context, ref, isFresh, true))) as
+      | CredentialRow
+      | undefined;
+    if (row && isFresh(row)) return row;
   }
   return (await untilFresh(context, ref, isFresh, true)) as CredentialRow;
 }
