@@ -38,6 +38,14 @@ describe('credential log lines', () => {
     await stack.control('/grants/revoke', { email: 'logs@example.com' });
     await stack.rpc('credentials.refresh', { credential_id: id });
     await stack.rpc('credentials.revoke', { credential_id: id });
+    // Log lines travel through the child's stdout: wait for the last one to arrive.
+    for (
+      let waited = 0;
+      waited < 3000 && !stack.logs().includes('"msg":"credential revoked"');
+      waited += 50
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const lines = jsonLines(stack.logs());
     const aboutCredentials = lines.filter((line) => 'credential_id' in line);
     expect(aboutCredentials.length).toBeGreaterThanOrEqual(5);
