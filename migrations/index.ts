@@ -8,6 +8,7 @@ import * as standaloneCredentialsTable from './20261125_01_standalone_credential
 import * as refreshBackoff from './20261125_02_refresh_backoff.js';
 import * as credentialLease from './20261125_03_credential_lease.js';
 import * as credentialChangeTrigger from './20261125_04_credential_change_trigger.js';
+import * as keyCheck from './20261125_05_key_check.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,4 +20,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261125_02_refresh_backoff', refreshBackoff],
   ['20261125_03_credential_lease', credentialLease],
   ['20261125_04_credential_change_trigger', credentialChangeTrigger],
+  ['20261125_05_key_check', keyCheck],
 ];

@@ -1,6 +1,6 @@
 /**
  * The composition root: wires configuration, database pools, the credential operations, the
- * JSON-RPC server, HTTP and the background refresher, and owns graceful shutdown. The only module
+ * JSON-RPC server, HTTP and the job engine for background work, and owns graceful shutdown. The only module
  * that turns a Config into running parts.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
+import { keysOpen } from './credentials/key-check.js';
 import { TokenCache } from './credentials/token-cache.js';
 import { CredentialChangeFeed } from './db/credential-changes.js';
 import { SharedCalls } from './shared-calls.js';
@@ -25,27 +26,40 @@ import { DEFAULT_RETRY } from './google/retry.js';
 import { GoogleOAuth } from './oauth/google-client.js';
 import { StateTokens } from './oauth/state-token.js';
 import { createRpcServer } from './rpc/server.js';
-import { TokenRefresher } from './scheduler/token-refresher.js';
+import { JobEngine } from './jobs/engine.js';
+import { startBackgroundWork, type TaskDependencies, taskList } from './jobs/tasks.js';
 
 export interface RunningSidecar {
   readonly url: string;
   readonly server: Server;
-  readonly refresher: TokenRefresher;
+  readonly jobs: JobEngine;
   close(): Promise<void>;
 }
 
 /** How long a consent request waits for its callback (docs/contracts.md: 10 minutes). */
 export const AUTHORIZATION_TTL_SECONDS = 600;
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Background jobs run at once per database and replica. */
+const JOB_CONCURRENCY = 4;
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const pools = new DatabasePools(config.databaseUri, { logger, timeoutMs: config.databaseTimeoutMs });
-  const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex) => {
+  // Filled in below: a database's background work starts once it is first served (migrated).
+  let startJobs: (database: string) => void = () => {};
+  const cipher = new TokenCipher(config.encryptionKeys);
+  const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex, database) => {
     await migrateLatest(knex);
+    if (await keysOpen(cipher, knex)) startJobs(database);
+    else {
+      logger.warn(
+        { database },
+        'SIDECAR_ENCRYPTION_KEYS do not open what this database holds: no background work there',
+      );
+    }
   });
   const metrics = new Metrics();
   const credentials: CredentialContext = {
-    cipher: new TokenCipher(config.encryptionKeys),
+    cipher,
     google: new GoogleOAuth(config.google, {
       ...DEFAULT_RETRY,
       timeoutMs: config.googleTimeoutMs,
@@ -77,12 +91,25 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  const refresher = new TokenRefresher(credentials, {
-    ...config.refresh,
-    databases: () => databases.list(maintenanceDatabase),
+  const tasks: TaskDependencies = {
+    credentials,
     open: (database) => databases.open(database),
+    queue: (database) => jobs.queue(database),
+    refresh: config.refresh,
+  };
+  const jobs = new JobEngine(pools, (database) => taskList(database, tasks), logger, {
+    concurrency: JOB_CONCURRENCY,
+    pollIntervalMs: Math.min(2_000, config.refresh.intervalSeconds * 1000),
   });
-  refresher.start();
+  startJobs = (database) => {
+    startBackgroundWork(database, tasks).catch((error: Error) =>
+      logger.warn({ database, err: error.message }, 'background work not started'),
+    );
+  };
+  // After a restart, every served database's background work resumes without waiting for a caller.
+  databases
+    .list(maintenanceDatabase)
+    .catch((error: Error) => logger.warn({ err: error.message }, 'could not list the served databases'));
   logger.info({ url, databases: config.databases ?? 'any with google_integration' }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
@@ -92,7 +119,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await Promise.all([closed, refresher.stop()]);
+      await Promise.all([closed, jobs.stop()]);
       clearTimeout(timer);
       await credentials.tokens.close();
       await pools.closeAll();
@@ -100,7 +127,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     })();
     return closing;
   };
-  return { url, server, refresher, close };
+  return { url, server, jobs, close };
 }
 
 /** /readyz probes the database named in DATABASE_URI's path, or the server's `postgres` database. */

@@ -11,6 +11,7 @@ import {
   updateCredential,
 } from '../db/credentials-repository.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
+import { resealKeyCheck } from './key-check.js';
 
 const SEALED_COLUMNS = ['access_token', 'refresh_token', 'code_verifier'] as const;
 
@@ -35,5 +36,6 @@ export async function rotateKeys(cipher: TokenCipher, db: Db): Promise<{ rows: n
     if (changed > 0) rows++;
     values += changed;
   }
+  await resealKeyCheck(cipher, db);
   return { rows, values };
 }

@@ -28,7 +28,7 @@ export class ServedDatabases {
     private readonly pools: DatabasePools,
     private readonly allowList: readonly string[] | undefined,
     private readonly now: () => number = Date.now,
-    private readonly prepare: (knex: Knex) => Promise<void> = async () => {},
+    private readonly prepare: (knex: Knex, database: string) => Promise<void> = async () => {},
   ) {}
 
   /** The pool of `database`, or a `database_not_served` error that names no internal detail. */
@@ -67,7 +67,7 @@ export class ServedDatabases {
   private async ready(database: string, knex: Knex): Promise<Knex> {
     let preparing = this.prepared.get(database);
     if (!preparing) {
-      preparing = this.prepare(knex);
+      preparing = this.prepare(knex, database);
       this.prepared.set(database, preparing);
       preparing.catch(() => this.prepared.delete(database));
     }
@@ -87,15 +87,14 @@ export class ServedDatabases {
    * is served (found anew on each call, so a restart or a newly activated module is seen).
    */
   async list(maintenanceDatabase: string): Promise<string[]> {
-    if (this.allowList) return [...this.allowList];
+    const candidates = this.allowList ?? (await listDatabases(this.pools.get(maintenanceDatabase)));
     const served: string[] = [];
-    for (const name of await listDatabases(this.pools.get(maintenanceDatabase))) {
-      if (!isValidDatabaseName(name)) continue;
+    for (const name of candidates) {
       try {
         await this.open(name);
         served.push(name);
-      } catch (error) {
-        if (!(error instanceof SidecarError && error.type === ErrorType.DatabaseNotServed)) throw error;
+      } catch {
+        // Not served, or unavailable now: its first caller will try again.
       }
     }
     return served;

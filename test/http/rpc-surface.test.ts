@@ -31,7 +31,12 @@ beforeAll(async () => {
     })
     .returning('id');
   credentialId = row.id;
-  sidecar = await startSidecar(loadConfig(sidecarEnv()), createLogger('silent'));
+  // Served explicitly: a sidecar without an allow-list would start background work in every
+  // database of the server, other test files' included.
+  sidecar = await startSidecar(
+    loadConfig(sidecarEnv({ SIDECAR_DATABASES: database })),
+    createLogger('silent'),
+  );
 });
 
 afterAll(async () => {

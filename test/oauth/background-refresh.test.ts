@@ -3,14 +3,18 @@
  * credential even with two sidecar processes claiming work, and a failing one cools down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { consent, followRedirect } from '../support/consent.js';
+import { type SidecarProcess, startServe } from '../support/processes.js';
+import { call } from '../support/rpc.js';
 import { secretsOf, type Stack, startStack } from '../support/stack.js';
 
 let stack: Stack;
+let second: SidecarProcess;
 
 beforeAll(async () => {
   stack = await startStack({ env: { SIDECAR_REFRESH_INTERVAL: '1', SIDECAR_REFRESH_AHEAD: '300' } });
-  await stack.startAnotherSidecar();
+  second = await stack.startAnotherSidecar();
 });
 
 afterAll(async () => {
@@ -61,6 +65,11 @@ describe('background refresh', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(2);
     expect(stack.logs()).toContain('"msg":"background refresh"');
+    // Both replicas run the passes from one job of the job engine, never two.
+    const queued = await stack.db.raw(
+      "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'refresh_due_tokens'",
+    );
+    expect(queued.rows[0].n).toBe(1);
   });
 
   it('cools a failing credential down instead of retrying it every tick', async () => {
@@ -78,5 +87,44 @@ describe('background refresh', () => {
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(4);
     expect((await stack.row(id)).state).toBe('authorized');
     await stack.control('/reset', {});
+  });
+});
+
+describe('after a restart', () => {
+  it('resumes background refresh without waiting for a caller', async () => {
+    const id = await authorizedCredential('restart@example.com');
+    // No replica is left running: only the replacement can refresh.
+    await Promise.all([stack.sidecar.stop(), second.stop()]);
+    const replacement = await stack.startAnotherSidecar();
+    const before = (await stack.control('/stats')).token.refresh_token;
+    await expiresIn(id, 60);
+    const row = await until(
+      () => stack.row(id),
+      (found) => found.token_expiry.getTime() > Date.now() + 30 * 60_000,
+    );
+    expect(row.token_expiry.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
+    expect((await stack.control('/stats')).token.refresh_token - before).toBe(1);
+    expect(replacement.output()).toContain('"msg":"job runner started"');
+  });
+});
+
+describe('a sidecar started with other encryption keys', () => {
+  it('runs no background work in the database and says why', async () => {
+    const stranger = await startServe({
+      ...stack.env,
+      SIDECAR_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+    });
+    try {
+      // Its first use of the database checks the keys.
+      await call(stranger.url, 'credentials.status', { database: stack.database, credential_id: 1 });
+      const deadline = Date.now() + 5_000;
+      while (!stranger.output().includes('do not open') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(stranger.output()).toContain('SIDECAR_ENCRYPTION_KEYS do not open what this database holds');
+      expect(stranger.output()).not.toContain('"msg":"job runner started"');
+    } finally {
+      await stranger.stop();
+    }
   });
 });

@@ -35,7 +35,12 @@ export async function startInProcess(
   const db = connect(database);
   const emulator = options.emulator ? await startEmulator() : undefined;
   const config = loadConfig(
-    sidecarEnv({ ...(emulator ? emulatorEndpoints(emulator.url) : {}), ...options.env }),
+    sidecarEnv({
+      ...(emulator ? emulatorEndpoints(emulator.url) : {}),
+      // Only its own database: without an allow-list it would start background work in all of them.
+      SIDECAR_DATABASES: database,
+      ...options.env,
+    }),
   );
   let logs = '';
   const logger = createLogger('info', {

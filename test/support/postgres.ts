@@ -43,7 +43,19 @@ export async function createDatabase(name: string, template?: string): Promise<v
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-  await withAdmin((admin) => admin.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await withAdmin(async (admin) => {
+    // Templates (see markTemplate) must be ordinary again to be dropped.
+    await admin.raw('UPDATE pg_database SET datistemplate = false WHERE datname = ?', [name]);
+    await admin.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+/**
+ * Marks a test template as a template: sidecars looking for databases to serve skip templates,
+ * and a connection to a template would make CREATE DATABASE ... TEMPLATE fail.
+ */
+export async function markTemplate(name: string): Promise<void> {
+  await withAdmin((admin) => admin.raw(`ALTER DATABASE "${name}" IS_TEMPLATE true`));
 }
 
 /** Builds the template holding only the sidecar's migrations (the standalone credentials table). */
@@ -56,6 +68,7 @@ export async function buildStandaloneTemplate(): Promise<void> {
   } finally {
     await knex.destroy();
   }
+  await markTemplate(STANDALONE_TEMPLATE);
 }
 
 /** A fresh database cloned from `template`, dropped by the returned function. */

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { createDatabase, dropDatabase, POSTGRES_URI, withAdmin } from './postgres.js';
+import { createDatabase, dropDatabase, markTemplate, POSTGRES_URI, withAdmin } from './postgres.js';
 
 const run = promisify(execFile);
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -78,6 +78,7 @@ export async function trytonTemplate(): Promise<string> {
         await other.raw(`ALTER DATABASE "${building}" RENAME TO "${TRYTON_TEMPLATE}"`);
         await other.raw(`COMMENT ON DATABASE "${TRYTON_TEMPLATE}" IS '${hash}'`);
       });
+      await markTemplate(TRYTON_TEMPLATE);
       return TRYTON_TEMPLATE;
     }),
   );

@@ -1,0 +1,35 @@
+/**
+ * The tasks the job engine runs in each database, and what each needs. A task that fails throws;
+ * the engine logs it and retries it as its job says.
+ */
+import type { TaskList } from 'graphile-worker';
+import type { CredentialContext } from '../credentials/context.js';
+import type { Db } from '../db/handle.js';
+import type { JobQueue } from './engine.js';
+import { REFRESH_TASK, type RefreshSchedule, refreshDueTokens, scheduleRefresh } from './refresh-tokens.js';
+
+export interface TaskDependencies {
+  readonly credentials: CredentialContext;
+  readonly open: (database: string) => Promise<Db>;
+  readonly queue: (database: string) => Promise<JobQueue>;
+  readonly refresh: RefreshSchedule;
+}
+
+export function taskList(database: string, deps: TaskDependencies): TaskList {
+  return {
+    [REFRESH_TASK]: async () => {
+      try {
+        await refreshDueTokens(deps.credentials, database, await deps.open(database), deps.refresh);
+      } finally {
+        // The next pass is queued whatever this one did: the schedule never stops.
+        const next = new Date(Date.now() + deps.refresh.intervalSeconds * 1000);
+        await scheduleRefresh(await deps.queue(database), next);
+      }
+    },
+  };
+}
+
+/** Starts a database's background work: its runner, and its first refresh pass unless one is queued. */
+export async function startBackgroundWork(database: string, deps: TaskDependencies): Promise<void> {
+  await scheduleRefresh(await deps.queue(database), new Date());
+}
