@@ -12,6 +12,9 @@ import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
 import { keysOpen } from './credentials/key-check.js';
 import { TokenCache } from './credentials/token-cache.js';
+import { GoogleCalendarService } from './services/calendar/calendar-service.js';
+import { ServiceRegistry } from './services/google-service.js';
+import { Pacer } from './services/pacer.js';
 import { CredentialChangeFeed } from './db/credential-changes.js';
 import { SharedCalls } from './shared-calls.js';
 import { TokenCipher } from './crypto/token-cipher.js';
@@ -58,6 +61,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     }
   });
   const metrics = new Metrics();
+  const services = new ServiceRegistry();
   const credentials: CredentialContext = {
     cipher,
     google: new GoogleOAuth(config.google, {
@@ -73,13 +77,18 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     refreshes: new SharedCalls(),
+    // The services register below; a credential with synchronization on asks for their scopes.
+    serviceScopes: (row) => (row.sync_enabled ? services.scopes() : []),
     tokens: new TokenCache(
       (database, handlers) =>
         new CredentialChangeFeed(pools.clientConfig(database), handlers, logger.child({ database })),
     ),
   };
   const maintenanceDatabase = readinessDatabase(config.databaseUri);
-  const context = { databases, credentials, logger, outages: new DatabaseOutages(logger) };
+  services.register(
+    new GoogleCalendarService({ credentials, apiRootUrl: config.google.apiRootUrl, pacer: new Pacer() }),
+  );
+  const context = { databases, credentials, logger, outages: new DatabaseOutages(logger), services };
   const app = createApp({
     apiKey: config.apiKey,
     rpcServer: createRpcServer(logger),

@@ -36,8 +36,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly syncs = new Histogram({
+    name: 'tryton_google_calendar_sync_duration_seconds',
+    help: 'Calendar pulls, by outcome (ok, failed)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  private readonly syncedEvents = new Counter({
+    name: 'tryton_google_calendar_events_total',
+    help: 'Events written into Tryton by calendar pulls, by change (created, updated, deleted)',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  calendarSync(
+    outcome: 'ok' | 'failed',
+    seconds: number,
+    counts?: { created: number; updated: number; deleted: number },
+  ): void {
+    this.syncs.observe({ outcome }, seconds);
+    for (const change of ['created', 'updated', 'deleted'] as const) {
+      if (counts?.[change]) this.syncedEvents.inc({ change }, counts[change]);
+    }
   }
 
   refresh(outcome: RefreshOutcome): void {

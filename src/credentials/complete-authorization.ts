@@ -113,7 +113,7 @@ async function exchange(
     return { kind: 'code_rejected', detail: error.message };
   }
   const granted = tokens.scopes ?? splitScopes(query.scope);
-  const missing = missingScopes(requestedScopes(row.scopes), granted);
+  const missing = missingScopes(requestedScopes(row.scopes, context.serviceScopes(row)), granted);
   let account: string | null = row.account_email;
   try {
     account = (await context.google.userinfoEmail(tokens.accessToken)) ?? account;

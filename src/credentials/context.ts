@@ -3,6 +3,7 @@
  * OAuth steps with Google, the state tokens, the refreshes in flight in this process, and a clock
  * (tests move it).
  */
+import type { CredentialRow } from '../db/credentials-repository.js';
 import type { Db } from '../db/handle.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -27,6 +28,11 @@ export interface CredentialContext {
   readonly refreshes: SharedCalls<string, unknown>;
   /** Credentials remembered while every change of them is heard (token-cache.ts). */
   readonly tokens: TokenCache;
+  /**
+   * Scopes of the services enabled on a credential (incremental consent: a credential asks for
+   * what its services need on top of its configured scopes).
+   */
+  readonly serviceScopes: (row: CredentialRow) => readonly string[];
 }
 
 /** One credential of one database: ids repeat across databases, so both always travel together. */

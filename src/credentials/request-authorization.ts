@@ -49,7 +49,7 @@ export async function requestAuthorization(
   const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();
   const url = await context.google.buildAuthorizationUrl(client, {
     state: state.value,
-    scopes: requestedScopes(row.scopes),
+    scopes: requestedScopes(row.scopes, context.serviceScopes(row)),
     codeChallenge,
   });
   const requestedAt = context.now();

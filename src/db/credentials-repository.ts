@@ -5,6 +5,7 @@
  * hold ciphertexts (crypto/token-cipher.ts); this module never sees plaintext secrets.
  */
 import type { Knex } from 'knex';
+import { withNaiveUtc } from './naive-utc.js';
 import type { CredentialState } from '../credentials/state-machine.js';
 
 export type { CredentialState };
@@ -32,6 +33,7 @@ export interface CredentialRow {
   readonly account_email: string | null;
   readonly last_error: string | null;
   readonly last_sync: Date | null;
+  readonly sync_enabled: boolean | null;
 }
 
 /** The columns the sidecar may write. */
@@ -59,6 +61,7 @@ const COLUMNS = [
   'account_email',
   'last_error',
   'last_sync',
+  'sync_enabled',
 ] as const;
 
 export async function findCredential(knex: Knex, id: number): Promise<CredentialRow | undefined> {
@@ -96,12 +99,7 @@ export async function updateCredentialIf(
   expected: CredentialExpectation,
   changes: CredentialChanges,
 ): Promise<boolean> {
-  const values = Object.fromEntries(
-    Object.entries(changes).map(([column, value]) => [
-      column,
-      value instanceof Date ? naiveUtc(value) : value,
-    ]),
-  );
+  const values = withNaiveUtc(changes);
   let query = knex(CREDENTIALS_TABLE).where({ id });
   for (const [column, value] of Object.entries(expected)) {
     query = value === null ? query.whereNull(column) : query.where(column, value as string);
@@ -112,11 +110,6 @@ export async function updateCredentialIf(
     write_uid: SIDECAR_UID,
   });
   return count === 1;
-}
-
-/** Tryton's Timestamp columns hold UTC without a zone; pg would write a Date in local time. */
-function naiveUtc(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
 /**

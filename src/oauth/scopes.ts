@@ -24,6 +24,7 @@ export function missingScopes(requested: readonly string[], granted: readonly st
   return requested.filter((scope) => !have.has(canonical(scope)));
 }
 
-export function requestedScopes(configured: string | null): string[] {
-  return splitScopes([...IDENTITY_SCOPES, ...splitScopes(configured)].join(' '));
+/** What a consent asks for: the identity scopes, the configured ones, and those of enabled services. */
+export function requestedScopes(configured: string | null, services: readonly string[] = []): string[] {
+  return splitScopes([...IDENTITY_SCOPES, ...splitScopes(configured), ...services].join(' '));
 }

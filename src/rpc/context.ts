@@ -3,6 +3,7 @@ import type { CredentialContext } from '../credentials/context.js';
 import type { ServedDatabases } from '../db/served-databases.js';
 import type { DatabaseOutages } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
+import type { ServiceRegistry } from '../services/google-service.js';
 
 export interface RpcContext {
   readonly databases: ServedDatabases;
@@ -10,4 +11,6 @@ export interface RpcContext {
   readonly logger: Logger;
   /** Turns database failures into database_unavailable, logging each outage once per window. */
   readonly outages: DatabaseOutages;
+  /** The Google services (calendar, ...), by name. */
+  readonly services: ServiceRegistry;
 }

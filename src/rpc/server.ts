@@ -17,6 +17,7 @@ import {
   credentialsRevoke,
   credentialsStatus,
 } from './methods/credentials.js';
+import { calendarListCalendars, calendarSync } from './methods/calendar.js';
 import { discoverMethod } from './methods/discover.js';
 
 export const METHODS: readonly RpcMethod[] = [
@@ -25,6 +26,8 @@ export const METHODS: readonly RpcMethod[] = [
   credentialsRefresh,
   credentialsRevoke,
   credentialsStatus,
+  calendarListCalendars,
+  calendarSync,
   discoverMethod(() => METHODS, packageJson.version),
 ];
 

@@ -73,7 +73,7 @@ describe('the token cache', () => {
     const original = (await token(second, id)).result.access_token;
     const listeners = await stack.db.raw(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE datname = ? AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+        WHERE datname = ? AND query = 'LISTEN google_integration_credential' AND pid <> pg_backend_pid()`,
       [stack.database],
     );
     expect(listeners.rows.length).toBe(2);

@@ -1,0 +1,290 @@
+/**
+ * Every statement of the calendar sync: Tryton's tables google_integration_calendar,
+ * google_integration_event and google_integration_event_detail (declared by the module; every
+ * write sets write_date/write_uid, inserts create_date/create_uid, as Tryton does), and the
+ * sidecar's bookkeeping calendar_sync and event_link (docs/contracts.md, "Calendar synchronization").
+ * Writes are skipped where nothing changed, so an idle sync writes nothing.
+ */
+import type { Knex } from 'knex';
+import { withNaiveUtc } from './naive-utc.js';
+
+const CALENDARS = 'google_integration_calendar';
+const EVENTS = 'google_integration_event';
+const DETAILS = 'google_integration_event_detail';
+const SYNC = 'google_integration_sidecar.calendar_sync';
+const LINKS = 'google_integration_sidecar.event_link';
+const SIDECAR_UID = 0;
+
+const now = (knex: Knex) => knex.raw("timezone('UTC', now())");
+const stamps = (knex: Knex) => ({ write_date: now(knex), write_uid: SIDECAR_UID });
+const creation = (knex: Knex) => ({ create_date: now(knex), create_uid: SIDECAR_UID });
+
+export interface CalendarListEntry {
+  readonly google_id: string;
+  readonly name: string | null;
+  readonly time_zone: string | null;
+  readonly access_role: string | null;
+  readonly color: string | null;
+  readonly is_primary: boolean;
+}
+
+export interface SyncCalendar {
+  readonly id: number;
+  readonly google_id: string;
+  readonly name: string | null;
+  readonly time_zone: string | null;
+  readonly sync_enabled: boolean;
+  readonly sync_status: string | null;
+}
+
+/** Brings calendarList into Tryton: new calendars added, changed ones updated, gone ones inactive. */
+export async function storeCalendarList(
+  knex: Knex,
+  credentialId: number,
+  entries: readonly CalendarListEntry[],
+): Promise<SyncCalendar[]> {
+  return knex.transaction(async (trx) => {
+    const existing = await trx(CALENDARS)
+      .where({ credential: credentialId })
+      .select<Array<CalendarListEntry & { id: number; active: boolean }>>(
+        'id',
+        'google_id',
+        'name',
+        'time_zone',
+        'access_role',
+        'color',
+        'is_primary',
+        'active',
+      );
+    const byGoogleId = new Map(existing.map((row) => [row.google_id, row]));
+    for (const entry of entries) {
+      const row = byGoogleId.get(entry.google_id);
+      if (!row) {
+        await trx(CALENDARS).insert({
+          ...entry,
+          credential: credentialId,
+          active: true,
+          sync_enabled: false,
+          sync_status: 'never',
+          ...creation(trx),
+          ...stamps(trx),
+        });
+      } else if (
+        !row.active ||
+        (['name', 'time_zone', 'access_role', 'color', 'is_primary'] as const).some(
+          (key) => row[key] !== entry[key],
+        )
+      ) {
+        await trx(CALENDARS)
+          .where({ id: row.id })
+          .update({ ...entry, active: true, ...stamps(trx) });
+      }
+    }
+    const listed = new Set(entries.map((entry) => entry.google_id));
+    const gone = existing.filter((row) => row.active && !listed.has(row.google_id)).map((row) => row.id);
+    if (gone.length > 0)
+      await trx(CALENDARS)
+        .whereIn('id', gone)
+        .update({ active: false, ...stamps(trx) });
+    return calendarsOf(trx, credentialId);
+  });
+}
+
+export async function calendarsOf(knex: Knex, credentialId: number): Promise<SyncCalendar[]> {
+  return knex(CALENDARS)
+    .where({ credential: credentialId })
+    .orderBy('id')
+    .select<SyncCalendar[]>('id', 'google_id', 'name', 'time_zone', 'sync_enabled', 'sync_status');
+}
+
+/** The active calendars of a credential to pull (one, when `calendarId` is given). */
+export async function calendarsToSync(
+  knex: Knex,
+  credentialId: number,
+  calendarId?: number,
+): Promise<SyncCalendar[]> {
+  const query = knex(CALENDARS).where({ credential: credentialId, active: true, sync_enabled: true });
+  if (calendarId !== undefined) query.where({ id: calendarId });
+  return query
+    .orderBy('id')
+    .select<SyncCalendar[]>('id', 'google_id', 'name', 'time_zone', 'sync_enabled', 'sync_status');
+}
+
+export async function syncToken(knex: Knex, calendarId: number): Promise<string | null> {
+  const row = await knex(SYNC)
+    .where({ calendar_id: calendarId })
+    .first<{ sync_token: string | null }>('sync_token');
+  return row?.sync_token ?? null;
+}
+
+export interface EventWrite {
+  readonly hash: string;
+  readonly etag: string | null;
+  readonly event: Record<string, unknown> & { readonly google_id: string };
+  readonly detail: Record<string, unknown>;
+}
+
+export interface PageCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+}
+
+/** Applies one page of Google's answer in one transaction: upserts, and deletions of cancelled events. */
+export async function applyEventPage(
+  knex: Knex,
+  calendarId: number,
+  upserts: readonly EventWrite[],
+  cancelled: readonly string[],
+): Promise<PageCounts> {
+  const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
+  if (upserts.length === 0 && cancelled.length === 0) return counts;
+  return knex.transaction(async (trx) => {
+    const ids = upserts.map((write) => write.event.google_id);
+    const links = new Map(
+      (
+        await trx(LINKS)
+          .where({ calendar_id: calendarId })
+          .whereIn('google_id', ids)
+          .select<Array<{ google_id: string; event_id: number; etag: string | null; content_hash: string }>>(
+            'google_id',
+            'event_id',
+            'etag',
+            'content_hash',
+          )
+      ).map((link) => [link.google_id, link]),
+    );
+    for (const write of upserts) {
+      const link = links.get(write.event.google_id);
+      if (link?.content_hash === write.hash) {
+        if (link.etag !== write.etag) {
+          await trx(LINKS)
+            .where({ calendar_id: calendarId, google_id: link.google_id })
+            .update({ etag: write.etag });
+        }
+        continue;
+      }
+      const eventId = await upsertEvent(trx, calendarId, write, link?.event_id);
+      if (link) counts.updated++;
+      else counts.created++;
+      await trx.raw(
+        `INSERT INTO ${LINKS} (calendar_id, google_id, event_id, etag, content_hash) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (calendar_id, google_id) DO UPDATE
+           SET event_id = excluded.event_id, etag = excluded.etag, content_hash = excluded.content_hash`,
+        [calendarId, write.event.google_id, eventId, write.etag, write.hash],
+      );
+    }
+    if (cancelled.length > 0) counts.deleted += await deleteEvents(trx, calendarId, cancelled);
+    return counts;
+  });
+}
+
+async function upsertEvent(trx: Knex.Transaction, calendarId: number, write: EventWrite, known?: number) {
+  const values = { ...withNaiveUtc(write.event), calendar: calendarId, sync_status: 'synced' };
+  let eventId = known;
+  if (eventId !== undefined) {
+    const updated = await trx(EVENTS)
+      .where({ id: eventId })
+      .update({ ...values, ...stamps(trx) });
+    if (updated === 0) eventId = undefined;
+  }
+  if (eventId === undefined) {
+    // A row left by an interrupted run (no link yet) is taken over rather than duplicated.
+    const result = await trx.raw(
+      `INSERT INTO ${EVENTS} (${Object.keys(values)
+        .map((key) => `"${key}"`)
+        .join(', ')}, create_date, create_uid, write_date, write_uid)
+       VALUES (${Object.keys(values)
+         .map(() => '?')
+         .join(', ')}, timezone('UTC', now()), ?, timezone('UTC', now()), ?)
+       ON CONFLICT (calendar, google_id) DO UPDATE SET ${Object.keys(values)
+         .map((key) => `"${key}" = excluded."${key}"`)
+         .join(', ')}, write_date = excluded.write_date, write_uid = excluded.write_uid
+       RETURNING id`,
+      [...Object.values(values), SIDECAR_UID, SIDECAR_UID],
+    );
+    eventId = result.rows[0].id as number;
+  }
+  const detail = withNaiveUtc(write.detail);
+  const changed = await trx(DETAILS)
+    .where({ event: eventId })
+    .update({ ...detail, ...stamps(trx) });
+  if (changed === 0)
+    await trx(DETAILS).insert({ ...detail, event: eventId, ...creation(trx), ...stamps(trx) });
+  return eventId;
+}
+
+async function deleteEvents(knex: Knex, calendarId: number, googleIds: readonly string[]): Promise<number> {
+  const deleted = await knex(EVENTS).where({ calendar: calendarId }).whereIn('google_id', googleIds).delete();
+  await knex(LINKS).where({ calendar_id: calendarId }).whereIn('google_id', googleIds).delete();
+  return deleted;
+}
+
+/** After a full pull: what Tryton holds that Google no longer listed was deleted in between. */
+export async function deleteEventsNotIn(
+  knex: Knex,
+  calendarId: number,
+  listed: ReadonlySet<string>,
+): Promise<number> {
+  return knex.transaction(async (trx) => {
+    const held = await trx(EVENTS).where({ calendar: calendarId }).pluck<string[]>('google_id');
+    const gone = held.filter((googleId) => !listed.has(googleId));
+    let deleted = 0;
+    for (let start = 0; start < gone.length; start += 1000) {
+      deleted += await deleteEvents(trx, calendarId, gone.slice(start, start + 1000));
+    }
+    // Links whose event a user deleted in Tryton are stale too.
+    await trx(LINKS)
+      .where({ calendar_id: calendarId })
+      .whereNotIn('google_id', [...listed])
+      .delete();
+    return deleted;
+  });
+}
+
+/** The end of a successful pull: its token, and what it did for users to see (nothing when idle). */
+export async function finishSync(
+  knex: Knex,
+  calendar: SyncCalendar,
+  token: string | null,
+  previousToken: string | null,
+  counts: PageCounts,
+): Promise<void> {
+  const changed = counts.created + counts.updated + counts.deleted > 0;
+  if (token !== previousToken) {
+    await knex.raw(
+      `INSERT INTO ${SYNC} (calendar_id, sync_token, failures, last_attempt_at) VALUES (?, ?, 0, now())
+       ON CONFLICT (calendar_id) DO UPDATE SET sync_token = excluded.sync_token, failures = 0, last_attempt_at = now()`,
+      [calendar.id, token],
+    );
+  }
+  if (changed || calendar.sync_status !== 'ok') {
+    await knex(CALENDARS)
+      .where({ id: calendar.id })
+      .update({
+        sync_status: 'ok',
+        last_error: null,
+        last_sync: now(knex),
+        last_sync_created: counts.created,
+        last_sync_updated: counts.updated,
+        last_sync_deleted: counts.deleted,
+        ...stamps(knex),
+      });
+  }
+}
+
+/** The sync token is forgotten when Google says it is no longer valid (410). */
+export async function forgetSyncToken(knex: Knex, calendarId: number): Promise<void> {
+  await knex(SYNC).where({ calendar_id: calendarId }).update({ sync_token: null });
+}
+
+export async function recordSyncFailure(knex: Knex, calendarId: number, message: string): Promise<void> {
+  await knex.raw(
+    `INSERT INTO ${SYNC} (calendar_id, failures, last_attempt_at) VALUES (?, 1, now())
+     ON CONFLICT (calendar_id) DO UPDATE SET failures = ${SYNC}.failures + 1, last_attempt_at = now()`,
+    [calendarId],
+  );
+  await knex(CALENDARS)
+    .where({ id: calendarId })
+    .update({ sync_status: 'failing', last_error: message, ...stamps(knex) });
+}

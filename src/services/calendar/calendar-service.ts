@@ -1,0 +1,215 @@
+/**
+ * GoogleCalendarService, the reference service: brings an account's calendarList into Tryton, and
+ * pulls the events of the calendars an admin enabled (docs/contracts.md, "Calendar
+ * synchronization"), on the official client @googleapis/calendar pointed at the configured API root.
+ *
+ * The pull asks for instances (`singleEvents=true`) rather than series with their exceptions:
+ * Google then expands each series into its occurrences and sends a moved, edited or cancelled
+ * occurrence as that instance, with the same id as before, so Tryton's calendar shows exactly
+ * Google's occurrences, no recurrence rule is evaluated here (DST and exceptions stay Google's
+ * business), and a change to one occurrence or the whole series can neither duplicate nor lose
+ * one. Incremental pulls use the sync token of the last complete pull, page by page; on 410 the
+ * token is dropped and a full pull follows, after which what Tryton holds and Google no longer
+ * lists is deleted (deletions missed in the gap). Each page is written in its own transaction
+ * after Google answered; the token is saved only once the last page is written, so a pull broken
+ * off mid-way is simply done again, and upserts keyed by Google's id never duplicate.
+ */
+import { calendar, type calendar_v3 } from '@googleapis/calendar';
+import type { CredentialRef } from '../../credentials/context.js';
+import {
+  applyEventPage,
+  type CalendarListEntry,
+  calendarsToSync,
+  deleteEventsNotIn,
+  type EventWrite,
+  finishSync,
+  forgetSyncToken,
+  type PageCounts,
+  recordSyncFailure,
+  type SyncCalendar,
+  storeCalendarList,
+  syncToken,
+} from '../../db/calendar-repository.js';
+import type { SidecarError } from '../../errors.js';
+import { GoogleError } from '../../google/errors.js';
+import { GoogleService, type GoogleSession } from '../google-service.js';
+import { isCancelled, mapEvent } from './event-mapping.js';
+
+export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
+const PAGE_SIZE = 250;
+
+export type CalendarInput =
+  | { readonly kind: 'list' }
+  | { readonly kind: 'sync'; readonly calendarId?: number };
+
+export interface CalendarSummary {
+  readonly id: number;
+  readonly google_id: string;
+  readonly name: string | null;
+  readonly sync_enabled: boolean;
+}
+
+export interface SyncCounts {
+  calendars: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  pushed: number;
+  conflicts: number;
+}
+
+export type CalendarOutput = { readonly calendars: CalendarSummary[] } | SyncCounts;
+
+export class GoogleCalendarService extends GoogleService<CalendarInput, CalendarOutput> {
+  readonly name = 'calendar';
+  readonly scopes = [CALENDAR_SCOPE];
+
+  private api(session: GoogleSession): calendar_v3.Calendar {
+    return calendar({ version: 'v3', rootUrl: session.apiRootUrl });
+  }
+
+  protected async execute(session: GoogleSession, input: CalendarInput): Promise<CalendarOutput> {
+    return input.kind === 'list' ? this.listCalendars(session) : this.sync(session, input.calendarId);
+  }
+
+  private async listCalendars(session: GoogleSession): Promise<{ calendars: CalendarSummary[] }> {
+    const api = this.api(session);
+    const entries: CalendarListEntry[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await session.call(
+        'calendarList.list',
+        async (options) =>
+          (
+            await api.calendarList.list(
+              { maxResults: PAGE_SIZE, ...(pageToken ? { pageToken } : {}) },
+              options,
+            )
+          ).data,
+      );
+      for (const item of page.items ?? []) {
+        if (!item.id) continue;
+        entries.push({
+          google_id: item.id,
+          name: item.summaryOverride ?? item.summary ?? null,
+          time_zone: item.timeZone ?? null,
+          access_role: item.accessRole ?? null,
+          color: item.backgroundColor ?? null,
+          is_primary: item.primary === true,
+        });
+      }
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+    const calendars = await storeCalendarList(session.ref.db, session.ref.id, entries);
+    return {
+      calendars: calendars.map(({ id, google_id, name, sync_enabled }) => ({
+        id,
+        google_id,
+        name,
+        sync_enabled,
+      })),
+    };
+  }
+
+  private async sync(session: GoogleSession, calendarId?: number): Promise<SyncCounts> {
+    const total: SyncCounts = { calendars: 0, created: 0, updated: 0, deleted: 0, pushed: 0, conflicts: 0 };
+    let failure: unknown;
+    for (const cal of await calendarsToSync(session.ref.db, session.ref.id, calendarId)) {
+      const started = process.hrtime.bigint();
+      try {
+        const counts = await this.pull(session, cal);
+        total.calendars++;
+        total.created += counts.created;
+        total.updated += counts.updated;
+        total.deleted += counts.deleted;
+        this.context.credentials.metrics.calendarSync('ok', seconds(started), counts);
+      } catch (error) {
+        // The calendar says why it stopped, the others still sync, and the caller hears it.
+        this.context.credentials.metrics.calendarSync('failed', seconds(started));
+        await recordSyncFailure(session.ref.db, cal.id, (error as Error).message).catch(() => {});
+        failure ??= error;
+      }
+    }
+    if (failure) throw failure;
+    return total;
+  }
+
+  /** One calendar: incremental when a token is held, full otherwise or after a 410. */
+  async pull(session: GoogleSession, cal: SyncCalendar): Promise<PageCounts> {
+    const db = session.ref.db;
+    const previous = await syncToken(db, cal.id);
+    try {
+      return await this.pullFrom(session, cal, previous);
+    } catch (error) {
+      if (!(error instanceof GoogleError) || error.status !== 410 || previous === null) throw error;
+      session.log.info({ calendar: cal.id }, 'sync token no longer valid: full pull');
+      await forgetSyncToken(db, cal.id);
+      return this.pullFrom(session, cal, null, previous);
+    }
+  }
+
+  private async pullFrom(
+    session: GoogleSession,
+    cal: SyncCalendar,
+    token: string | null,
+    previousToken: string | null = token,
+  ): Promise<PageCounts> {
+    const api = this.api(session);
+    const db = session.ref.db;
+    const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
+    const listed = token === null ? new Set<string>() : undefined;
+    let pageToken: string | undefined;
+    let nextSyncToken: string | null = null;
+    do {
+      const page = await session.call('events.list', async (options) => {
+        const params: calendar_v3.Params$Resource$Events$List = {
+          calendarId: cal.google_id,
+          singleEvents: true,
+          maxResults: PAGE_SIZE,
+          ...(token ? { syncToken: token } : {}),
+          ...(pageToken ? { pageToken } : {}),
+        };
+        return (await api.events.list(params, options)).data;
+      });
+      const upserts: EventWrite[] = [];
+      const cancelled: string[] = [];
+      for (const item of page.items ?? []) {
+        if (!item.id) continue;
+        if (isCancelled(item)) {
+          cancelled.push(item.id);
+          continue;
+        }
+        const mapped = mapEvent(item, cal.time_zone);
+        listed?.add(item.id);
+        upserts.push({
+          hash: mapped.hash,
+          etag: mapped.etag,
+          event: mapped.event as unknown as EventWrite['event'],
+          detail: { ...mapped.detail },
+        });
+      }
+      const applied = await applyEventPage(db, cal.id, upserts, cancelled);
+      counts.created += applied.created;
+      counts.updated += applied.updated;
+      counts.deleted += applied.deleted;
+      pageToken = page.nextPageToken ?? undefined;
+      nextSyncToken = page.nextSyncToken ?? nextSyncToken;
+    } while (pageToken);
+    if (listed) counts.deleted += await deleteEventsNotIn(db, cal.id, listed);
+    await finishSync(db, cal, nextSyncToken, previousToken, counts);
+    session.log.info({ calendar: cal.id, ...counts, full: token === null }, 'calendar pulled');
+    return counts;
+  }
+
+  protected override async recordFailure(ref: CredentialRef, input: CalendarInput, error: SidecarError) {
+    // A failure before any calendar was reached (token, scope) shows on every calendar it stops.
+    if (input.kind !== 'sync') return;
+    for (const cal of await calendarsToSync(ref.db, ref.id, input.calendarId)) {
+      if (cal.sync_status !== 'failing') await recordSyncFailure(ref.db, cal.id, error.message);
+    }
+  }
+}
+
+function seconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
