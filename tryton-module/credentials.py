@@ -18,6 +18,8 @@ from . import authorization_notification, sidecar
 from .exceptions import (
     AuthorizeError, ClientChangeWarning, CredentialIncompleteError,
     RedirectURIError)
+from .google_calendar import _count, notify_synchronized, sum_last_sync
+from .model import SidecarMixin
 
 try:
     from google.oauth2.credentials import Credentials as OAuth2Credentials
@@ -105,7 +107,7 @@ def sidecar_public_url():
     return url.rstrip('/')
 
 
-class GoogleCredentials(ModelSQL, ModelView):
+class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     __name__ = 'google_integration.google_credentials'
     __string__ = "Google Credentials"
 
@@ -152,6 +154,23 @@ class GoogleCredentials(ModelSQL, ModelView):
     sync_enabled = fields.Boolean("Synchronization Enabled")
     last_sync = fields.Timestamp("Last Synchronization", readonly=True)
 
+    owner = fields.Many2One(
+        'res.user', "Owner", ondelete='SET NULL',
+        help="The Tryton user whose Google account it is: "
+        "only this user sees the details of its private events.")
+    calendars = fields.One2Many(
+        'google_integration.calendar', 'credential', "Calendars",
+        help="The calendars of the Google account; "
+        "click \"Fetch Calendars\" to list them.")
+    last_sync_created = fields.Function(
+        fields.Integer("Created"), 'get_last_sync_counts')
+    last_sync_updated = fields.Function(
+        fields.Integer("Updated"), 'get_last_sync_counts')
+    last_sync_deleted = fields.Function(
+        fields.Integer("Deleted"), 'get_last_sync_counts')
+    last_sync_error = fields.Function(
+        fields.Text("Last Synchronization Error"), 'get_last_sync_error')
+
     @classmethod
     def __setup__(cls):
         super().__setup__()
@@ -170,6 +189,14 @@ class GoogleCredentials(ModelSQL, ModelView):
                     },
                 'revoke': {
                     'invisible': ~Eval('state').in_(sorted(REVOKE_STATES)),
+                    'depends': ['state'],
+                    },
+                'fetch_calendars': {
+                    'invisible': Eval('state') != 'authorized',
+                    'depends': ['state'],
+                    },
+                'sync_now': {
+                    'invisible': Eval('state') != 'authorized',
                     'depends': ['state'],
                     },
                 })
@@ -208,7 +235,25 @@ class GoogleCredentials(ModelSQL, ModelView):
         default.setdefault('state', cls.default_state())
         for name in SIDECAR_FIELDS:
             default.setdefault(name, None)
+        # The calendars are the original account's, written by the sidecar.
+        default.setdefault('calendars', None)
         return super().copy(records, default=default)
+
+    @classmethod
+    def get_last_sync_counts(cls, records, names):
+        result = {n: {} for n in names}
+        for record in records:
+            totals = sum_last_sync(
+                c for c in record.calendars if c.sync_enabled)
+            for name in names:
+                result[name][record.id] = totals[name[len('last_sync_'):]]
+        return result
+
+    def get_last_sync_error(self, name):
+        errors = [
+            f'{c.rec_name}: {c.last_error}' for c in self.calendars
+            if c.sync_enabled and c.last_error]
+        return '\n'.join(errors) or None
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
@@ -251,10 +296,8 @@ class GoogleCredentials(ModelSQL, ModelView):
     # methods below only read and call, so that no row lock of this
     # transaction makes the sidecar wait until the HTTP call times out.
 
-    def _sidecar(self, method, **params):
-        params['database'] = Transaction().database.name
-        params['credential_id'] = self.id
-        return sidecar.call(method, params, credentials=self.rec_name)
+    def _sidecar_credential(self):
+        return self
 
     @classmethod
     def _authorize(cls, records):
@@ -325,6 +368,27 @@ class GoogleCredentials(ModelSQL, ModelView):
         "Revoke the authorization at Google and forget the tokens"
         for record in records:
             record._sidecar('credentials.revoke')
+
+    @classmethod
+    @ModelView.button
+    def fetch_calendars(cls, records):
+        "Bring the Google account's calendar list into the calendars"
+        for record in records:
+            result = record._sidecar('calendar.list_calendars') or {}
+            notify(gettext(
+                    'google_integration.msg_calendars_fetched',
+                    credentials=record.rec_name,
+                    count=_count(result.get('calendars'))))
+        return 'reload'
+
+    @classmethod
+    @ModelView.button
+    def sync_now(cls, records):
+        "Pull the events of the enabled calendars from Google now"
+        for record in records:
+            result = record._sidecar('calendar.sync')
+            notify_synchronized(record.rec_name, result)
+        return 'reload'
 
     def get_status(self):
         "The sidecar's view of the credentials, as a dictionary"

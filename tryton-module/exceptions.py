@@ -71,3 +71,7 @@ class TokensUnreadableError(SidecarError):
 
 class ClientChangeWarning(UserWarning):
     "The OAuth client of credentials Google authorized is being changed"
+
+
+class CopyError(UserError):
+    "Google's calendars and events can not be duplicated"

@@ -437,7 +437,9 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         expected = {
             'without_authorization': {'request_authorization'},
             'authorization_pending': {'request_authorization', 'revoke'},
-            'authorized': {'reauthorize', 'refresh_credentials', 'revoke'},
+            'authorized': {
+                'reauthorize', 'refresh_credentials', 'revoke',
+                'fetch_calendars', 'sync_now'},
             'authorization_expired': {'request_authorization', 'revoke'},
             }
         for state, buttons in expected.items():
