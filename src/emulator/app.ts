@@ -1,11 +1,12 @@
 /**
  * The emulator's HTTP surface (express 5): Google's OAuth endpoints at Google's paths on one host, and
- * the separate test-control API under `/__emulator/`. A Calendar v3 router joins the OAuth routers here,
- * using `requireAccessToken` from `oauth/bearer.ts` and an endpoint name in `traffic.ts`.
+ * Calendar v3 under `/calendar/v3/` (Google's API root is the emulator's root), and the separate
+ * test-control API under `/__emulator/`.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { requestLog } from '../http/request-log.js';
 import type { Logger } from '../log.js';
+import { CALENDAR_PREFIX, calendarRoutes } from './calendar/routes.js';
 import { CONTROL_PREFIX, controlRoutes } from './control.js';
 import { authRoute } from './oauth/auth-route.js';
 import { revokeRoute } from './oauth/revoke-route.js';
@@ -32,6 +33,7 @@ export function createEmulatorApp({ state, traffic, logger, controlApi }: Emulat
   app.use(tokenRoute(state, traffic));
   app.use(revokeRoute(state, traffic));
   app.use(userinfoRoute(state, traffic));
+  app.use(CALENDAR_PREFIX, calendarRoutes(state, traffic));
   app.use((_request, response) => {
     response.status(404).json({ error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } });
   });

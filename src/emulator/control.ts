@@ -5,6 +5,7 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import { CALENDAR_CONTROL_PREFIX, calendarControlRoutes } from './calendar/control.js';
 import type { EmulatorState } from './state.js';
 import { ENDPOINTS, type Traffic } from './traffic.js';
 
@@ -29,6 +30,8 @@ const schemas = {
     probability: z.number().gt(0).max(1).default(1),
     body: z.unknown().optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    /** API endpoints: the Google reason of the default body (403 `userRateLimitExceeded`, `quotaExceeded`, ...). */
+    reason: z.string().min(1).max(64).optional(),
   }),
   reset: z.strictObject({ clients: z.boolean().default(false) }),
 };
@@ -79,6 +82,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
       probability: body.probability,
       body: body.body,
       headers: body.headers ?? {},
+      reason: body.reason,
     });
     response.json({ pending: traffic.pendingFailures() });
   });
@@ -92,6 +96,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     traffic.reset();
     response.json({ reset: true, clients_kept: !body.clients });
   });
+  router.use(CALENDAR_CONTROL_PREFIX, calendarControlRoutes(state.calendar));
   router.use((_request, response) => {
     response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
   });

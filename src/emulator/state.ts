@@ -4,6 +4,7 @@
  * of one process, and tests reset it between cases. Protocol rules live in the routes; this module only
  * stores, looks up and forgets, with time taken from an injectable clock so tests can move it.
  */
+import { CalendarStore } from './calendar/store.js';
 import { randomToken, TOKEN_PREFIX } from './secrets.js';
 
 export interface Client {
@@ -82,9 +83,12 @@ export class EmulatorState {
   /** Scopes granted per client and user: what `include_granted_scopes=true` adds to a new consent. */
   private readonly grants = new Map<string, Set<string>>();
   private readonly accounts = new Set<string>();
+  /** Calendars and events of every account (calendar/store.ts); reset with the rest. */
+  readonly calendar: CalendarStore;
 
   constructor(options: StateOptions) {
     this.options = options;
+    this.calendar = new CalendarStore(() => this.now());
   }
 
   now(): number {
@@ -216,6 +220,7 @@ export class EmulatorState {
     for (const map of [this.requests, this.codes, this.refreshTokens, this.accessTokens, this.grants])
       map.clear();
     this.accounts.clear();
+    this.calendar.reset();
   }
 
   private deleteTokens(predicate: (token: TokenBase) => boolean): number {

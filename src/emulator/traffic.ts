@@ -5,14 +5,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, RequestHandler, Response } from 'express';
+import { injectedFailureBody } from './calendar/errors.js';
 
-/** Names of the Google-like endpoints that stats, latency and failures address. Calendar joins later. */
-export const ENDPOINTS = ['auth', 'token', 'revoke', 'userinfo'] as const;
+/** Names of the Google-like endpoints that stats, latency and failures address. */
+export const ENDPOINTS = ['auth', 'token', 'revoke', 'userinfo', 'calendar'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 /** Endpoints whose stats are split by kind (the token endpoint by grant type), with the kinds always shown. */
 const KINDS: Partial<Record<Endpoint, readonly string[]>> = {
   token: ['authorization_code', 'refresh_token'],
+  // Calendar calls are split by operation (`events.list`, `events.insert`, ...), shown once called.
+  calendar: [],
 };
 
 export interface Failure {
@@ -22,6 +25,8 @@ export interface Failure {
   readonly probability: number;
   readonly body: unknown;
   readonly headers: Readonly<Record<string, string>>;
+  /** For API endpoints: which of Google's reasons the default body gives (e.g. `userRateLimitExceeded`). */
+  readonly reason?: string | undefined;
 }
 
 export type Stats = Record<string, number | Record<string, number>>;
@@ -128,7 +133,7 @@ function sendFailure(response: Response, endpoint: Endpoint, failure: Failure): 
   if (failure.status === 429) response.set('Retry-After', '1');
   response.set({ 'Cache-Control': 'no-store', ...failure.headers });
   if (failure.body === undefined) {
-    response.json(defaultFailureBody(endpoint, failure.status));
+    response.json(defaultFailureBody(endpoint, failure.status, failure.reason));
   } else if (typeof failure.body === 'string') {
     response.type(response.get('Content-Type') ?? 'text/plain').send(failure.body);
   } else {
@@ -137,10 +142,11 @@ function sendFailure(response: Response, endpoint: Endpoint, failure: Failure): 
 }
 
 /**
- * Bodies as Google answers them: the OAuth endpoints speak RFC 6749 errors, the APIs (userinfo and, later,
- * calendar) Google's JSON error envelope.
+ * Bodies as Google answers them: the OAuth endpoints speak RFC 6749 errors, the APIs (userinfo, calendar)
+ * Google's JSON error envelope.
  */
-export function defaultFailureBody(endpoint: Endpoint, status: number): unknown {
+export function defaultFailureBody(endpoint: Endpoint, status: number, reason?: string): unknown {
+  if (endpoint === 'calendar') return injectedFailureBody(status, reason);
   if (endpoint === 'userinfo') {
     const [reason, apiStatus, message] =
       status === 429

@@ -100,6 +100,7 @@ describe('POST /__emulator/failures', () => {
       token: { authorization_code: 1, refresh_token: 3 },
       revoke: 0,
       userinfo: 0,
+      calendar: {},
     });
   });
 
@@ -157,6 +158,7 @@ describe('POST /__emulator/reset', () => {
       token: { authorization_code: 0, refresh_token: 0 },
       revoke: 0,
       userinfo: 0,
+      calendar: {},
     });
     const started = performance.now();
     expect((await userinfo(emulator.url, tokens.access_token)).status).toBe(401);

@@ -1,0 +1,273 @@
+/**
+ * Calendar v3 at Google's paths under the API root (`<root>calendar/v3/...`, what `@googleapis/calendar`
+ * builds from `rootUrl`). Each call goes: traffic (count, latency, injected failure) -> bearer token ->
+ * scope -> quota -> the operation, every error in Google's JSON envelope. The account is the token's
+ * user; `primary` names that account's primary calendar wherever a calendarId is taken.
+ */
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
+import type { AccessToken, EmulatorState } from '../state.js';
+import { surfaceEndpoint, type Traffic } from '../traffic.js';
+import { CalendarApiError, errors, sendCalendarError } from './errors.js';
+import { renderEvent } from './event-output.js';
+import { EventsService } from './events-service.js';
+import { listEvents, listInstances } from './listing.js';
+import { checkQuota } from './quota.js';
+import { type Access, scopesAllow } from './scopes.js';
+import { isSeries } from './series.js';
+import type { CalendarStore } from './store.js';
+import type { ListEntry, StoredCalendar } from './types.js';
+import { ACCESS_ROLES } from './types.js';
+
+export const CALENDAR_PREFIX = '/calendar/v3';
+
+interface Caller {
+  readonly token: AccessToken;
+  readonly email: string;
+}
+
+export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
+  const store = state.calendar;
+  const service = new EventsService(store);
+  const router = express.Router();
+  const json = express.json({ limit: '1mb', type: () => true });
+
+  /** The chain every operation runs through; `kind` names it in the traffic stats. */
+  const operation = (
+    kind: string,
+    access: Access,
+    handler: (request: Request, response: Response, caller: Caller) => void,
+  ): RequestHandler[] => [
+    surfaceEndpoint(traffic, 'calendar', () => kind),
+    // Express 5 routes a synchronous throw (a CalendarApiError) to the router's error handler below.
+    (request, response) => {
+      const caller = authenticate(state, request, access);
+      checkQuota(store, caller.email, caller.token.clientId);
+      handler(request, response, caller);
+    },
+  ];
+
+  router.get(
+    '/users/me/calendarList',
+    ...operation('calendarList.list', 'calendarList.read', (request, response, caller) => {
+      response.json(listCalendarList(store, caller.email, request.query));
+    }),
+  );
+  router.get(
+    '/users/me/calendarList/:calendarId',
+    ...operation('calendarList.get', 'calendarList.read', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
+      response.json(renderEntry(calendar, entry));
+    }),
+  );
+  router.get(
+    '/calendars/:calendarId',
+    ...operation('calendars.get', 'calendars.read', (request, response, caller) => {
+      const { calendar } = resolve(store, caller, param(request, 'calendarId'));
+      response.json(renderCalendar(calendar));
+    }),
+  );
+  router.get(
+    '/calendars/:calendarId/events',
+    ...operation('events.list', 'events.read', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
+      response.json(
+        listEvents(store, calendar, request.query, {
+          calendarId: calendar.id,
+          viewer: caller.email,
+          accessRole: entry.accessRole,
+        }),
+      );
+    }),
+  );
+  router.post(
+    '/calendars/:calendarId/events',
+    json,
+    ...operation('events.insert', 'events.write', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'), true);
+      const event = service.insert(calendar, request.body, caller.email, {
+        sendUpdates: text(request.query.sendUpdates),
+      });
+      response.json(renderEvent(event, renderContext(request, calendar, entry, caller)));
+    }),
+  );
+  router.get(
+    '/calendars/:calendarId/events/:eventId/instances',
+    ...operation('events.instances', 'events.read', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
+      const master = service.get(calendar, param(request, 'eventId'));
+      if (!isSeries(master)) throw errors.notFound();
+      response.json(
+        listInstances(store, calendar, master, request.query, {
+          calendarId: calendar.id,
+          viewer: caller.email,
+          accessRole: entry.accessRole,
+        }),
+      );
+    }),
+  );
+  router.get(
+    '/calendars/:calendarId/events/:eventId',
+    ...operation('events.get', 'events.read', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
+      const event = service.get(calendar, param(request, 'eventId'));
+      if (request.get('if-none-match') === event.etag) {
+        response.status(304).end();
+        return;
+      }
+      response.json(renderEvent(event, renderContext(request, calendar, entry, caller)));
+    }),
+  );
+  const write = (kind: 'events.update' | 'events.patch') =>
+    operation(kind, 'events.write', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'), true);
+      const options = { ifMatch: request.get('if-match'), sendUpdates: text(request.query.sendUpdates) };
+      const eventId = param(request, 'eventId');
+      const event =
+        kind === 'events.update'
+          ? service.update(calendar, eventId, request.body, caller.email, options)
+          : service.patch(calendar, eventId, request.body, caller.email, options);
+      response.json(renderEvent(event, renderContext(request, calendar, entry, caller)));
+    });
+  router.put('/calendars/:calendarId/events/:eventId', json, ...write('events.update'));
+  router.patch('/calendars/:calendarId/events/:eventId', json, ...write('events.patch'));
+  router.delete(
+    '/calendars/:calendarId/events/:eventId',
+    ...operation('events.delete', 'events.write', (request, response, caller) => {
+      const { calendar } = resolve(store, caller, param(request, 'calendarId'), true);
+      service.delete(calendar, param(request, 'eventId'), caller.email, {
+        ifMatch: request.get('if-match'),
+        sendUpdates: text(request.query.sendUpdates),
+      });
+      response.status(204).end();
+    }),
+  );
+  router.use((_request, response) => {
+    sendCalendarError(response, errors.notFound());
+  });
+  const onError: ErrorRequestHandler = (error, _request, response, next) => {
+    if (error instanceof CalendarApiError) sendCalendarError(response, error);
+    else if (error?.type === 'entity.parse.failed') sendCalendarError(response, errors.parseError());
+    else next(error);
+  };
+  router.use(onError);
+  return router;
+}
+
+function authenticate(state: EmulatorState, request: Request, access: Access): Caller {
+  const header = request.get('authorization');
+  if (header === undefined) throw errors.loginRequired();
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const token = match?.[1] ? state.validAccessToken(match[1]) : undefined;
+  if (!token) throw errors.invalidCredentials();
+  if (!scopesAllow(token.scopes, access)) throw errors.insufficientPermissions();
+  return { token, email: token.email.toLowerCase() };
+}
+
+/** The calendar a calendarId names for this caller: `primary`, or one in the caller's calendarList. */
+export function resolve(
+  store: CalendarStore,
+  caller: { email: string },
+  calendarId: string,
+  forWrite = false,
+): { calendar: StoredCalendar; entry: ListEntry } {
+  const id = calendarId === 'primary' ? caller.email : calendarId;
+  const entry = store.entry(caller.email, id);
+  const calendar = entry ? store.calendar(entry.calendarId) : undefined;
+  if (!entry || !calendar) throw errors.notFound();
+  if (forWrite && entry.accessRole !== 'owner' && entry.accessRole !== 'writer') throw errors.writerAccess();
+  return { calendar, entry };
+}
+
+function renderContext(request: Request, calendar: StoredCalendar, entry: ListEntry, caller: Caller) {
+  const zone = text(request.query.timeZone);
+  return {
+    calendarId: calendar.id,
+    zone: zone ?? calendar.timeZone,
+    viewer: caller.email,
+    accessRole: entry.accessRole,
+    listing: false,
+  };
+}
+
+export function renderCalendar(calendar: StoredCalendar): Record<string, unknown> {
+  return {
+    kind: 'calendar#calendar',
+    etag: calendar.etag,
+    id: calendar.id,
+    summary: calendar.summary,
+    ...(calendar.description === undefined ? {} : { description: calendar.description }),
+    timeZone: calendar.timeZone,
+    conferenceProperties: { allowedConferenceSolutionTypes: ['hangoutsMeet'] },
+  };
+}
+
+export function renderEntry(calendar: StoredCalendar, entry: ListEntry): Record<string, unknown> {
+  return {
+    kind: 'calendar#calendarListEntry',
+    etag: entry.etag,
+    id: calendar.id,
+    summary: calendar.summary,
+    ...(calendar.description === undefined ? {} : { description: calendar.description }),
+    ...(entry.summaryOverride === undefined ? {} : { summaryOverride: entry.summaryOverride }),
+    timeZone: calendar.timeZone,
+    colorId: entry.colorId,
+    backgroundColor: entry.backgroundColor,
+    foregroundColor: entry.foregroundColor,
+    ...(entry.hidden ? { hidden: true } : {}),
+    selected: entry.selected,
+    accessRole: entry.accessRole,
+    defaultReminders: [],
+    conferenceProperties: { allowedConferenceSolutionTypes: ['hangoutsMeet'] },
+    ...(entry.primary ? { primary: true } : {}),
+  };
+}
+
+/** calendarList.list: maxResults default 100, at most 250; the page token is the offset. */
+function listCalendarList(
+  store: CalendarStore,
+  email: string,
+  query: Request['query'],
+): Record<string, unknown> {
+  const maxText = text(query.maxResults);
+  if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1))
+    throw errors.invalidParameter('maxResults');
+  const maxResults = Math.min(Number(maxText ?? 100), 250);
+  const minRole = text(query.minAccessRole);
+  if (minRole !== undefined && !ACCESS_ROLES.includes(minRole as never))
+    throw errors.invalidParameter('minAccessRole');
+  const minRank = minRole === undefined ? 0 : ACCESS_ROLES.indexOf(minRole as never);
+  const showHidden = text(query.showHidden) === 'true';
+  const pageToken = text(query.pageToken);
+  const offset =
+    pageToken === undefined
+      ? 0
+      : Number(Buffer.from(pageToken, 'base64').toString('utf8').replace(/^o:/, ''));
+  if (!Number.isInteger(offset) || offset < 0) throw errors.invalid('Invalid page token value.', 'pageToken');
+  const entries = store
+    .entries(email)
+    .filter((entry) => ACCESS_ROLES.indexOf(entry.accessRole) >= minRank && (showHidden || !entry.hidden));
+  const page = entries.slice(offset, offset + maxResults);
+  const answer: Record<string, unknown> = { kind: 'calendar#calendarList', etag: `"p${store.seq}"` };
+  if (offset + maxResults < entries.length)
+    answer.nextPageToken = Buffer.from(`o:${offset + maxResults}`).toString('base64');
+  answer.items = page.flatMap((entry) => {
+    const calendar = store.calendar(entry.calendarId);
+    return calendar ? [renderEntry(calendar, entry)] : [];
+  });
+  return answer;
+}
+
+function param(request: Request, name: string): string {
+  const value = request.params[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

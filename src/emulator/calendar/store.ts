@@ -1,0 +1,246 @@
+/**
+ * Calendar state of the emulated Google: per account its calendarList, the calendars, their events and
+ * the store-wide change counter that sync tokens point into. It stores, looks up and stamps changes;
+ * the API rules live in the services. Every change, whether through the API or the control API, goes
+ * through `stamp`, which is what makes both kinds look the same to a syncing client.
+ */
+import { randomBytes } from 'node:crypto';
+import type {
+  AccessRole,
+  CalendarData,
+  ListEntry,
+  QuotaConfig,
+  SentUpdate,
+  StoredCalendar,
+  StoredEvent,
+  Tombstone,
+} from './types.js';
+
+export const DEFAULT_QUOTA: QuotaConfig = {
+  enabled: false,
+  perUserPerMinute: 600,
+  perProjectPerMinute: 10_000,
+  perProjectPerDay: 0,
+  userLimitStatus: 403,
+};
+
+/** Google's palette for calendarList colorIds 1..24; the emulator hands them out in turn. */
+const COLORS = [
+  '#ac725e',
+  '#d06b64',
+  '#f83a22',
+  '#fa573c',
+  '#ff7537',
+  '#ffad46',
+  '#42d692',
+  '#16a765',
+  '#7bd148',
+  '#b3dc6c',
+  '#fbe983',
+  '#fad165',
+  '#92e1c0',
+  '#9fe1e7',
+  '#9fc6e7',
+  '#4986e7',
+  '#9a9cff',
+  '#b99aff',
+  '#c2c2c2',
+  '#cabdbf',
+  '#cca6ac',
+  '#f691b2',
+  '#cd74e6',
+  '#a47ae2',
+];
+
+export interface NewCalendar {
+  readonly id?: string | undefined;
+  readonly summary?: string | undefined;
+  readonly description?: string | undefined;
+  readonly timeZone?: string | undefined;
+  readonly summaryOverride?: string | undefined;
+  readonly colorId?: string | undefined;
+}
+
+function emptyData(): CalendarData {
+  return {
+    seq: 0,
+    accounts: {},
+    calendars: {},
+    events: {},
+    tombstones: {},
+    quota: { ...DEFAULT_QUOTA },
+    usage: { user: {}, project: {}, projectDay: {} },
+    maxPageSize: null,
+    sentUpdates: [],
+  };
+}
+
+export class CalendarStore {
+  private data: CalendarData = emptyData();
+  readonly now: () => number;
+
+  constructor(now: () => number) {
+    this.now = now;
+  }
+
+  reset(): void {
+    this.data = emptyData();
+  }
+
+  /** The whole state as plain JSON (what a later task persists). */
+  toJSON(): CalendarData {
+    return structuredClone(this.data);
+  }
+
+  load(data: CalendarData): void {
+    this.data = structuredClone(data);
+  }
+
+  get seq(): number {
+    return this.data.seq;
+  }
+
+  get quota(): QuotaConfig {
+    return this.data.quota;
+  }
+
+  get usage(): CalendarData['usage'] {
+    return this.data.usage;
+  }
+
+  get sentUpdates(): SentUpdate[] {
+    return this.data.sentUpdates;
+  }
+
+  get maxPageSize(): number | null {
+    return this.data.maxPageSize;
+  }
+
+  set maxPageSize(value: number | null) {
+    this.data.maxPageSize = value;
+  }
+
+  /** A new change number, with `updated` and an etag in Google's form (`"<digits>"`, changing every time). */
+  stamp(): { changed: number; updated: number; etag: string } {
+    this.data.seq += 1;
+    const updated = this.now();
+    return { changed: this.data.seq, updated, etag: etagFor(updated, this.data.seq) };
+  }
+
+  knownAccounts(): string[] {
+    return Object.keys(this.data.accounts);
+  }
+
+  /** The account's list, with its primary calendar (id = the email) created on first use. */
+  entries(email: string): ListEntry[] {
+    const account = email.toLowerCase();
+    if (!this.data.accounts[account]) {
+      this.data.accounts[account] = [];
+      this.createCalendar(account, { id: account, summary: account }, true);
+    }
+    return this.data.accounts[account] ?? [];
+  }
+
+  entry(email: string, calendarId: string): ListEntry | undefined {
+    return this.entries(email).find((entry) => entry.calendarId === calendarId);
+  }
+
+  calendar(id: string): StoredCalendar | undefined {
+    return this.data.calendars[id];
+  }
+
+  createCalendar(owner: string, spec: NewCalendar, primary = false): StoredCalendar {
+    const id = spec.id ?? `${randomBytes(20).toString('hex').slice(0, 26)}@group.calendar.google.com`;
+    const calendar: StoredCalendar = {
+      id,
+      owner,
+      summary: spec.summary ?? id,
+      timeZone: spec.timeZone ?? 'UTC',
+      etag: this.stamp().etag,
+      tokenEpoch: 0,
+      ...(spec.description === undefined ? {} : { description: spec.description }),
+    };
+    this.data.calendars[id] = calendar;
+    this.data.events[id] = {};
+    this.data.tombstones[id] = [];
+    this.addEntry(owner, id, 'owner', {
+      primary,
+      summaryOverride: spec.summaryOverride,
+      colorId: spec.colorId,
+    });
+    return calendar;
+  }
+
+  addEntry(
+    email: string,
+    calendarId: string,
+    accessRole: AccessRole,
+    options: { primary?: boolean; summaryOverride?: string | undefined; colorId?: string | undefined } = {},
+  ): ListEntry {
+    const list = this.entries(email);
+    const existing = list.findIndex((entry) => entry.calendarId === calendarId);
+    const colorIndex = options.colorId
+      ? Number(options.colorId) - 1
+      : (existing >= 0 ? existing : list.length) % COLORS.length;
+    const entry: ListEntry = {
+      calendarId,
+      accessRole,
+      primary: options.primary ?? false,
+      colorId: String(colorIndex + 1),
+      backgroundColor: COLORS[colorIndex] ?? '#9fc6e7',
+      foregroundColor: '#000000',
+      hidden: false,
+      selected: true,
+      etag: this.stamp().etag,
+      ...(options.summaryOverride === undefined ? {} : { summaryOverride: options.summaryOverride }),
+    };
+    if (existing >= 0) list[existing] = entry;
+    else list.push(entry);
+    return entry;
+  }
+
+  removeEntry(email: string, calendarId: string): boolean {
+    const list = this.entries(email);
+    const index = list.findIndex((entry) => entry.calendarId === calendarId);
+    if (index < 0 || list[index]?.primary) return false;
+    list.splice(index, 1);
+    return true;
+  }
+
+  events(calendarId: string): Record<string, StoredEvent> {
+    const events = this.data.events[calendarId];
+    if (!events) throw new Error(`no calendar ${calendarId}`);
+    return events;
+  }
+
+  tombstones(calendarId: string): Tombstone[] {
+    return this.data.tombstones[calendarId] ?? [];
+  }
+
+  /** Stores or replaces an event; a deleted event stays stored as cancelled, so its id stays taken. */
+  putEvent(calendarId: string, event: StoredEvent): void {
+    this.events(calendarId)[event.id] = event;
+  }
+
+  addTombstones(calendarId: string, tombstones: readonly Tombstone[]): void {
+    this.data.tombstones[calendarId]?.push(...tombstones);
+  }
+
+  /** Makes every sync token of the calendar (or of all calendars) answer 410. */
+  invalidateSyncTokens(calendarId?: string): number {
+    const calendars =
+      calendarId === undefined ? Object.values(this.data.calendars) : [this.data.calendars[calendarId]];
+    let count = 0;
+    for (const calendar of calendars) {
+      if (!calendar) continue;
+      calendar.tokenEpoch += 1;
+      count += 1;
+    }
+    return count;
+  }
+}
+
+/** Google's etags are quoted decimal strings; time then change number keeps them distinct and increasing. */
+function etagFor(updated: number, changed: number): string {
+  return `"${updated}${String(changed % 1000).padStart(3, '0')}"`;
+}
