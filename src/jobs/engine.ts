@@ -4,9 +4,10 @@
  * jobs with it in a backup, and any number of sidecar replicas share the queue: a job runs on one
  * replica, jobs with a key are never queued twice, failed jobs are retried with backoff, and a
  * replica that dies releases its jobs. Runners start when a database is first served (and, after a
- * restart, for every served database found), and stop with the sidecar.
+ * restart, for every served database found), and stop with the sidecar. graphile-worker is loaded
+ * with the first runner, so commands that run none do not pay for it.
  */
-import { Logger as WorkerLogger, type Runner, run, type TaskList } from 'graphile-worker';
+import type { Logger as WorkerLogger, Runner, TaskList } from 'graphile-worker';
 import type { DatabasePools } from '../db/pools.js';
 import type { Logger } from '../log.js';
 
@@ -46,16 +47,18 @@ export class JobEngine {
     let runner = this.runners.get(database);
     if (!runner) {
       if (this.stopped) return Promise.reject(new Error('the job engine is stopped'));
-      runner = run({
-        connectionString: String(this.pools.clientConfig(database).connectionString),
-        schema: JOBS_SCHEMA,
-        taskList: this.tasks(database),
-        concurrency: this.options.concurrency,
-        maxPoolSize: this.options.concurrency + 1,
-        pollInterval: this.options.pollIntervalMs,
-        noHandleSignals: true,
-        logger: workerLogger(this.logger.child({ database })),
-      });
+      runner = import('graphile-worker').then(({ run, Logger }) =>
+        run({
+          connectionString: String(this.pools.clientConfig(database).connectionString),
+          schema: JOBS_SCHEMA,
+          taskList: this.tasks(database),
+          concurrency: this.options.concurrency,
+          maxPoolSize: this.options.concurrency + 1,
+          pollInterval: this.options.pollIntervalMs,
+          noHandleSignals: true,
+          logger: workerLogger(Logger, this.logger.child({ database })),
+        }),
+      );
       this.runners.set(database, runner);
       runner.then(
         () => this.logger.info({ database }, 'job runner started'),
@@ -90,8 +93,8 @@ export class JobEngine {
 }
 
 /** graphile-worker's log lines, through the sidecar's logger (its debug chatter stays at debug). */
-function workerLogger(logger: Logger): WorkerLogger {
-  return new WorkerLogger((scope) => (level, message, meta) => {
+function workerLogger(LoggerClass: typeof WorkerLogger, logger: Logger): WorkerLogger {
+  return new LoggerClass((scope) => (level, message, meta) => {
     const fields = { ...scope, ...meta };
     if (level === 'error') logger.error(fields, message);
     else if (level === 'warning') logger.warn(fields, message);

@@ -14,7 +14,7 @@
  * after Google answered; the token is saved only once the last page is written, so a pull broken
  * off mid-way is simply done again, and upserts keyed by Google's id never duplicate.
  */
-import { calendar, type calendar_v3 } from '@googleapis/calendar';
+import type { calendar_v3 } from '@googleapis/calendar';
 import type { CredentialRef } from '../../credentials/context.js';
 import {
   applyEventPage,
@@ -64,7 +64,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   readonly name = 'calendar';
   readonly scopes = [CALENDAR_SCOPE];
 
-  private api(session: GoogleSession): calendar_v3.Calendar {
+  /** The client library is loaded on first use: it costs start-up time and memory (17 MiB). */
+  private async api(session: GoogleSession): Promise<calendar_v3.Calendar> {
+    const { calendar } = await import('@googleapis/calendar');
     return calendar({ version: 'v3', rootUrl: session.apiRootUrl });
   }
 
@@ -73,7 +75,7 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   }
 
   private async listCalendars(session: GoogleSession): Promise<{ calendars: CalendarSummary[] }> {
-    const api = this.api(session);
+    const api = await this.api(session);
     const entries: CalendarListEntry[] = [];
     let pageToken: string | undefined;
     do {
@@ -154,7 +156,7 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     token: string | null,
     previousToken: string | null = token,
   ): Promise<PageCounts> {
-    const api = this.api(session);
+    const api = await this.api(session);
     const db = session.ref.db;
     const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
     const listed = token === null ? new Set<string>() : undefined;
