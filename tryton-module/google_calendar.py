@@ -14,6 +14,7 @@ from collections import defaultdict
 from sql import Cast, Literal, Null
 from sql.conditionals import Case, Coalesce
 
+from trytond import backend
 from trytond.bus import notify
 from trytond.i18n import gettext
 from trytond.model import (
@@ -21,6 +22,7 @@ from trytond.model import (
 from trytond.model.fields.field import SQL_OPERATORS
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, check_access
 
 from .exceptions import CopyError
@@ -68,6 +70,16 @@ COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
 # finds every event the client may show in the period it asks for.
 DAY_MARGIN = dt.timedelta(hours=14)
 ONE_DAY = dt.timedelta(days=1)
+
+
+class DayOrDateTime(fields.DateTime):
+    """A DateTime field whose value may also be a date
+
+    The web client shows a record of its calendar view as an all-day event
+    when the values of dtstart and dtend are dates, and at its time in the
+    client's zone when they are datetimes (naive UTC, as Tryton sends them).
+    """
+    _py_type = dt.date  # datetime is a date too
 
 
 def _count(value):
@@ -319,9 +331,9 @@ class Event(ModelSQL, ModelView):
     # For the calendar view: a DateTime for timed events, a Date for all-day
     # events (the client shows those on their days, whatever its zone).
     calendar_start = fields.Function(
-        fields.DateTime("Start"), 'get_calendar_bounds')
+        DayOrDateTime("Start"), 'get_calendar_bounds')
     calendar_end = fields.Function(
-        fields.DateTime("End"), 'get_calendar_bounds')
+        DayOrDateTime("End"), 'get_calendar_bounds')
     color = fields.Function(fields.Char("Colour"), 'get_colors')
     text_color = fields.Function(fields.Char("Text Colour"), 'get_colors')
     owner = fields.Function(
@@ -548,9 +560,8 @@ class EventDetail(ModelSQL):
 
 
 def _chunks(ids):
-    size = Transaction().database.IN_MAX
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+    for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+        yield list(sub_ids)
 
 
 def sum_last_sync(calendars):

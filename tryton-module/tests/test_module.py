@@ -8,10 +8,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from trytond import config
 from trytond.bus import Bus
-from trytond.model.exceptions import RequiredValidationError, ValidationError
+from trytond.model.exceptions import (
+    AccessError, RequiredValidationError, ValidationError)
 from trytond.modules.google_integration import (
     credentials as credentials_module, exceptions, sidecar)
 from trytond.pool import Pool
@@ -815,6 +817,643 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 self.assertRaises(exceptions.NotAuthorizedError) as cm:
             record.get_credentials()
         self.assertIn('"Main"', cm.exception.message)
+
+    # Calendars and events: the sidecar writes them with SQL, as root.
+
+    def insert(self, model, **values):
+        "Insert a row as the sidecar does: SQL, root's stamps; return its id"
+        Model = Pool().get(model)
+        table = Model.__table__()
+        cursor = Transaction().connection.cursor()
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        values = {
+            'create_uid': 0, 'create_date': now,
+            'write_uid': 0, 'write_date': now, **values}
+        cursor.execute(*table.insert(
+                [getattr(table, c) for c in values], [list(values.values())],
+                returning=[table.id]))
+        id_, = cursor.fetchone()
+        for cache in Transaction().cache.values():
+            cache.pop(Model.__name__, None)
+        return id_
+
+    def create_calendar(self, credential, google_id='primary', **values):
+        Calendar = Pool().get('google_integration.calendar')
+        values.setdefault('name', google_id)
+        return Calendar(self.insert(
+                'google_integration.calendar', credential=credential.id,
+                google_id=google_id, **values))
+
+    def create_event(self, calendar, google_id, detail=None, **values):
+        Event = Pool().get('google_integration.event')
+        event = Event(self.insert(
+                'google_integration.event', calendar=calendar.id,
+                google_id=google_id, sync_status='synced', **values))
+        if detail is not None:
+            self.insert(
+                'google_integration.event.detail', event=event.id, **detail)
+        return event
+
+    def create_user(self, login, *groups):
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        user = User(name=login.title(), login=login, groups=[
+                ModelData.get_id('google_integration', g) for g in groups])
+        user.save()
+        return user
+
+    def as_user(self, user):
+        "Act as user through RPC: access rights and record rules apply"
+        transaction = Transaction()
+        return _Both(
+            transaction.set_user(user.id),
+            transaction.set_context(_check_access=True))
+
+    @with_transaction()
+    def test_calendar_columns(self):
+        "Test the calendar tables are those of the contract"
+        pool = Pool()
+        cursor = Transaction().connection.cursor()
+        expected = {
+            'google_integration_calendar': {
+                'credential': ('int4', True), 'google_id': ('varchar', True),
+                'name': ('varchar', False), 'time_zone': ('varchar', False),
+                'access_role': ('varchar', False),
+                'color': ('varchar', False), 'is_primary': ('bool', False),
+                'active': ('bool', False), 'sync_enabled': ('bool', False),
+                'sync_status': ('varchar', False),
+                'last_sync': ('timestamp', False),
+                'last_sync_created': ('int4', False),
+                'last_sync_updated': ('int4', False),
+                'last_sync_deleted': ('int4', False),
+                'last_error': ('text', False),
+                },
+            'google_integration_event': {
+                'calendar': ('int4', True), 'google_id': ('varchar', True),
+                'ical_uid': ('varchar', False),
+                'recurring_event_id': ('varchar', False),
+                'original_start': ('varchar', False),
+                'all_day': ('bool', False), 'start_date': ('date', False),
+                'end_date': ('date', False),
+                'starts_at': ('timestamp', False),
+                'ends_at': ('timestamp', False),
+                'time_zone': ('varchar', False),
+                'visibility': ('varchar', False),
+                'status': ('varchar', False), 'html_link': ('varchar', False),
+                'google_updated': ('timestamp', False),
+                'sync_status': ('varchar', False),
+                },
+            'google_integration_event_detail': {
+                'event': ('int4', True), 'summary': ('varchar', False),
+                'description': ('text', False),
+                'location': ('varchar', False),
+                'attendees': ('text', False),
+                },
+            }
+        for table, columns in expected.items():
+            cursor.execute(
+                'SELECT column_name, udt_name, is_nullable, '
+                'datetime_precision, column_default '
+                'FROM information_schema.columns '
+                'WHERE table_schema = current_schema() AND table_name = %s',
+                (table,))
+            found = {r[0]: r[1:] for r in cursor}
+            for column, (type_, not_null) in columns.items():
+                with self.subTest(table=table, column=column):
+                    self.assertIn(column, found)
+                    udt, nullable, precision, _ = found[column]
+                    self.assertEqual(udt, type_)
+                    self.assertEqual(nullable == 'NO', not_null)
+                    if type_ == 'timestamp':
+                        # TIMESTAMP, as the contract says, not TIMESTAMP(0)
+                        self.assertEqual(precision, 6)
+        cursor.execute(
+            'SELECT column_default FROM information_schema.columns '
+            'WHERE table_schema = current_schema() AND table_name = %s '
+            'AND column_name = %s', ('google_integration_calendar', 'active'))
+        self.assertEqual(cursor.fetchone()[0], 'true')
+
+        # Foreign keys cascade; the owner of credentials is set to NULL.
+        cursor.execute(
+            'SELECT conrelid::regclass::text, pg_get_constraintdef(oid) '
+            'FROM pg_constraint WHERE contype = %s '
+            'AND conrelid::regclass::text LIKE %s', ('f', 'google_integration_%'))
+        keys = {(t, d) for t, d in cursor}
+        for table, definition in [
+                ('google_integration_calendar',
+                    'FOREIGN KEY (credential) REFERENCES '
+                    'google_integration_google_credentials(id) '
+                    'ON DELETE CASCADE'),
+                ('google_integration_event',
+                    'FOREIGN KEY (calendar) REFERENCES '
+                    'google_integration_calendar(id) ON DELETE CASCADE'),
+                ('google_integration_event_detail',
+                    'FOREIGN KEY (event) REFERENCES '
+                    'google_integration_event(id) ON DELETE CASCADE'),
+                ('google_integration_google_credentials',
+                    'FOREIGN KEY (owner) REFERENCES res_user(id) '
+                    'ON DELETE SET NULL'),
+                ]:
+            self.assertIn((table, definition), keys)
+        self.assertIsNotNone(pool.get('google_integration.calendar'))
+
+    @with_transaction()
+    def test_calendar_unique_and_defaults(self):
+        "Test the sidecar's upserts find their unique keys and defaults"
+        pool = Pool()
+        Calendar = pool.get('google_integration.calendar')
+        cursor = Transaction().connection.cursor()
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_status='never')
+        self.assertTrue(calendar.active)
+        self.assertFalse(calendar.sync_enabled)
+        event = self.create_event(
+            calendar, 'e1', detail={'summary': "Stand-up"})
+
+        # The sidecar's statements (src/db/calendar-repository.ts).
+        cursor.execute(
+            'INSERT INTO google_integration_calendar '
+            '(credential, google_id, name) VALUES (%s, %s, %s) '
+            'ON CONFLICT (credential, google_id) '
+            'DO UPDATE SET name = excluded.name',
+            (credential.id, 'primary', 'Renamed'))
+        cursor.execute(
+            'INSERT INTO google_integration_event (calendar, google_id) '
+            'VALUES (%s, %s) ON CONFLICT (calendar, google_id) DO NOTHING',
+            (calendar.id, 'e1'))
+        cursor.execute(
+            'INSERT INTO google_integration_event_detail (event, summary) '
+            'VALUES (%s, %s) ON CONFLICT (event) '
+            'DO UPDATE SET summary = excluded.summary', (event.id, "Daily"))
+        self.assertEqual(Calendar.search([], count=True), 1)
+
+        # Deleting the credentials deletes their calendars and events.
+        cursor.execute(
+            'DELETE FROM google_integration_google_credentials '
+            'WHERE id = %s', (credential.id,))
+        cursor.execute('SELECT count(*) FROM google_integration_event')
+        self.assertEqual(cursor.fetchone()[0], 0)
+
+    def event_fixtures(self):
+        "A credential owned by a user, a calendar and all kinds of events"
+        credential = self.create_credentials()
+        owner = self.create_user('owner', 'group_google_calendar')
+        credential.owner = owner
+        credential.save()
+        calendar = self.create_calendar(
+            credential, color='#fbe983', sync_enabled=True,
+            time_zone='Europe/Paris')
+        events = {}
+        for visibility in ['default', 'public', 'private', 'confidential']:
+            events[visibility] = self.create_event(
+                calendar, visibility, visibility=visibility,
+                starts_at=dt.datetime(2030, 1, 7, 9),
+                ends_at=dt.datetime(2030, 1, 7, 10),
+                all_day=False, status='confirmed', detail={
+                    'summary': f"{visibility.title()} meeting",
+                    'description': "Agenda", 'location': "Room 1",
+                    'attendees': "a@example.com\nb@example.com",
+                    })
+        return credential, owner, calendar, events
+
+    @with_transaction()
+    def test_event_detail_rules(self):
+        "Test private events are only busy to users other than the owner"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Detail = pool.get('google_integration.event.detail')
+        credential, owner, calendar, events = self.event_fixtures()
+        colleague = self.create_user('colleague', 'group_google_calendar')
+        admin = self.create_user('manager', 'group_google_integration_admin')
+        private = {events['private'].id, events['confidential'].id}
+        ids = [e.id for e in events.values()]
+
+        for user, sees_private in [
+                (owner, True), (colleague, False), (admin, True)]:
+            with self.subTest(user=user.login), self.as_user(user):
+                details = Detail.search([])
+                self.assertEqual(
+                    {d.event.id for d in details},
+                    set(ids) if sees_private else set(ids) - private)
+                rows = {r['id']: r for r in Event.read(ids, [
+                            'rec_name', 'summary', 'description',
+                            'location', 'attendees', 'busy'])}
+                for event_id, row in rows.items():
+                    hidden = event_id in private and not sees_private
+                    self.assertEqual(row['busy'], hidden)
+                    if hidden:
+                        self.assertEqual(row['rec_name'], "Busy")
+                        for name in [
+                                'summary', 'description', 'location',
+                                'attendees']:
+                            self.assertIsNone(row[name], msg=name)
+                    else:
+                        self.assertTrue(row['rec_name'].endswith(" meeting"))
+                        self.assertEqual(row['location'], "Room 1")
+                # Searching by what a detail says finds only what the user
+                # may read.
+                found = Event.search([('summary', 'ilike', '%meeting')])
+                self.assertEqual(
+                    {e.id for e in found},
+                    set(ids) if sees_private else set(ids) - private)
+                self.assertEqual(
+                    [e.id for e in Event.search(
+                            [('rec_name', '=', "Private meeting")])],
+                    [events['private'].id] if sees_private else [])
+
+        # Reading the detail itself is refused by the rule.
+        private_detail, = Detail.search(
+            [('event', '=', events['private'].id)])
+        with self.as_user(colleague), self.assertRaises(AccessError):
+            Detail.read([private_detail.id], ['summary'])
+        with self.as_user(owner):
+            Detail.read([private_detail.id], ['summary'])
+
+        # Owners change: the former owner no longer sees the private detail.
+        credential.owner = colleague
+        credential.save()
+        with self.as_user(owner):
+            self.assertEqual(
+                Event.read([events['private'].id], ['rec_name'])[0][
+                    'rec_name'], "Busy")
+        with self.as_user(colleague):
+            self.assertEqual(
+                Event(events['private'].id).rec_name, "Private meeting")
+
+    @with_transaction()
+    def test_event_access(self):
+        "Test only the calendar groups read calendars and events"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Calendar = pool.get('google_integration.calendar')
+        credential, owner, calendar, events = self.event_fixtures()
+        employee = self.create_user('employee')
+        admin = self.create_user('manager', 'group_google_integration_admin')
+
+        with self.as_user(employee):
+            for Model in [Event, Calendar]:
+                with self.assertRaises(AccessError):
+                    Model.search([])
+        with self.as_user(owner):
+            self.assertEqual(len(Event.search([])), 4)
+            self.assertEqual(Calendar.search([]), [calendar])
+            # The calendar's account shows, not its secrets.
+            Calendar.read([calendar.id], [
+                    'credential.rec_name', 'owner.rec_name', 'account_email'])
+            with self.assertRaises(AccessError):
+                Calendar.write([calendar], {'sync_enabled': False})
+            with self.assertRaises(AccessError):
+                Event.delete([events['public']])
+        with self.as_user(admin):
+            Calendar.write([calendar], {'sync_enabled': False})
+            Calendar.delete([calendar])
+            self.assertEqual(Event.search([]), [])
+
+    @with_transaction()
+    def test_event_owner_filters(self):
+        "Test events filter by their calendar's owner"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Calendar = pool.get('google_integration.calendar')
+        credential, owner, calendar, events = self.event_fixtures()
+        other = self.create_credentials()
+        other_calendar = self.create_calendar(other, 'team')
+        team = self.create_event(
+            other_calendar, 'team1', all_day=True,
+            start_date=dt.date(2030, 1, 8), end_date=dt.date(2030, 1, 8))
+
+        with self.as_user(owner):
+            mine = Event.search([('owner', '=', owner.id)])
+            self.assertEqual(len(mine), 4)
+            self.assertNotIn(team, mine)
+            others = Event.search(
+                ['OR', ('owner', '!=', owner.id), ('owner', '=', None)])
+            self.assertEqual(others, [team])
+            self.assertEqual(
+                Calendar.search([('owner', '=', owner.id)]), [calendar])
+            self.assertEqual(
+                Event.search([('owner.login', '=', 'owner')], count=True), 4)
+            self.assertEqual(
+                Event.search([('calendar', '=', other_calendar.id)]), [team])
+        self.assertEqual(events['public'].owner, owner)
+        self.assertEqual(events['public'].color, '#fbe983')
+        self.assertEqual(events['public'].text_color, '#000000')
+        self.assertIsNone(team.color)
+
+    def client_window(self, zone, first_day, days):
+        """The period the web client asks for: from the local midnight of
+        first_day to the one days later, as naive UTC (sao's calendar)"""
+        tz = ZoneInfo(zone)
+        start = dt.datetime.combine(first_day, dt.time(), tzinfo=tz)
+        end = dt.datetime.combine(
+            first_day + dt.timedelta(days=days), dt.time(), tzinfo=tz)
+
+        def utc(value):
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return utc(start), utc(end)
+
+    def client_domain(self, start, end):
+        "sao's Calendar.current_domain for DateTime dtstart and dtend"
+        return [
+            ('calendar_start', '!=', None),
+            ('calendar_end', '!=', None),
+            ['OR',
+                [('calendar_start', '>=', start),
+                    ('calendar_start', '<', end)],
+                [('calendar_end', '>=', start), ('calendar_end', '<', end)],
+                [('calendar_start', '<', start), ('calendar_end', '>', end)],
+                ],
+            ]
+
+    @with_transaction()
+    def test_calendar_view_bounds(self):
+        "Test all-day events are dates and timed ones UTC instants"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential, owner, calendar, events = self.event_fixtures()
+        one_day = self.create_event(
+            calendar, 'holiday', all_day=True,
+            start_date=dt.date(2030, 1, 8), end_date=dt.date(2030, 1, 8))
+        three_days = self.create_event(
+            calendar, 'trip', all_day=True,
+            start_date=dt.date(2030, 1, 9), end_date=dt.date(2030, 1, 11))
+        timed = events['public']
+
+        for zone in [
+                'UTC', 'Pacific/Kiritimati', 'Pacific/Pago_Pago',
+                'America/Los_Angeles', 'Europe/Paris', 'Asia/Kolkata']:
+            with self.subTest(zone=zone), Transaction().set_context(
+                    timezone=zone):
+                rows = {r['id']: r for r in Event.read(
+                        [one_day.id, three_days.id, timed.id],
+                        ['calendar_start', 'calendar_end'])}
+                # A date, not a datetime: the client shows it on its day
+                # (inclusive end), in whatever zone it runs.
+                for event, start, end in [
+                        (one_day, dt.date(2030, 1, 8), dt.date(2030, 1, 8)),
+                        (three_days,
+                            dt.date(2030, 1, 9), dt.date(2030, 1, 11)),
+                        ]:
+                    row = rows[event.id]
+                    self.assertIs(type(row['calendar_start']), dt.date)
+                    self.assertIs(type(row['calendar_end']), dt.date)
+                    self.assertEqual(
+                        (row['calendar_start'], row['calendar_end']),
+                        (start, end))
+                # The instant in naive UTC: the client shows it in its zone.
+                row = rows[timed.id]
+                self.assertIs(type(row['calendar_start']), dt.datetime)
+                self.assertEqual(
+                    (row['calendar_start'], row['calendar_end']),
+                    (dt.datetime(2030, 1, 7, 9), dt.datetime(2030, 1, 7, 10)))
+
+    @with_transaction()
+    def test_calendar_view_search(self):
+        "Test the client's period finds the events it shows, in any zone"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential, owner, calendar, _ = self.event_fixtures()
+        Event.delete(Event.search([]))
+        day = dt.date(2030, 1, 14)   # a Monday
+        all_day = {}
+        for offset in [-3, -1, 0, 3, 6, 7, 9]:
+            date = day + dt.timedelta(days=offset)
+            all_day[offset] = self.create_event(
+                calendar, f'day{offset}', all_day=True,
+                start_date=date, end_date=date)
+        spanning = self.create_event(
+            calendar, 'long', all_day=True,
+            start_date=day - dt.timedelta(days=10),
+            end_date=day + dt.timedelta(days=20))
+        ids = {e.id for e in all_day.values()} | {spanning.id}
+
+        for zone in [
+                'UTC', 'Pacific/Kiritimati', 'Etc/GMT+12',
+                'America/New_York', 'Europe/Paris', 'Asia/Kolkata',
+                'Australia/Sydney']:
+            with self.subTest(zone=zone):
+                tz = ZoneInfo(zone)
+                start, end = self.client_window(zone, day, 7)
+                timed = []
+                for local_hour in [-1, 0, 23, 24 * 7 - 1, 24 * 7]:
+                    local = dt.datetime.combine(
+                        day, dt.time(), tzinfo=tz) + dt.timedelta(
+                        hours=local_hour)
+                    utc = local.astimezone(dt.timezone.utc).replace(
+                        tzinfo=None)
+                    timed.append((local_hour, self.create_event(
+                                calendar, f'{zone}{local_hour}',
+                                all_day=False, starts_at=utc,
+                                ends_at=utc + dt.timedelta(minutes=30))))
+                found = {e.id for e in Event.search(
+                        self.client_domain(start, end))}
+                # Every all-day event of the week's days, whatever the zone
+                # (and maybe a neighbour, which the client does not show).
+                for offset in [0, 3, 6]:
+                    self.assertIn(all_day[offset].id, found, msg=offset)
+                self.assertIn(spanning.id, found)
+                for offset in [-3, 9]:
+                    self.assertNotIn(all_day[offset].id, found, msg=offset)
+                # Timed events exactly when they are in the local week.
+                for local_hour, event in timed:
+                    self.assertEqual(
+                        event.id in found, 0 <= local_hour < 24 * 7,
+                        msg=local_hour)
+                Event.delete([e for _, e in timed])
+        # Ordered by their start, all-day events first on their day.
+        events = Event.search([('id', 'in', list(ids))])
+        self.assertEqual(events[0], spanning)
+        self.assertEqual(
+            [e.id for e in events[1:]],
+            [all_day[o].id for o in sorted(all_day)])
+
+    @with_transaction()
+    def test_calendar_copy(self):
+        "Test calendars and events are not duplicated, nor with credentials"
+        pool = Pool()
+        Calendar = pool.get('google_integration.calendar')
+        Event = pool.get('google_integration.event')
+        Credentials = pool.get('google_integration.google_credentials')
+        credential, owner, calendar, events = self.event_fixtures()
+
+        with self.assertRaises(exceptions.CopyError):
+            Calendar.copy([calendar])
+        with self.assertRaises(exceptions.CopyError):
+            Event.copy([events['public']])
+        self.assertEqual(Calendar.copy([]), [])
+        copy, = Credentials.copy([credential])
+        self.assertEqual(copy.calendars, ())
+        self.assertEqual(copy.owner, owner)
+        self.assertEqual(Calendar.search([], count=True), 1)
+
+    @with_transaction()
+    def test_credentials_last_sync(self):
+        "Test credentials sum what the last run did in their calendars"
+        credential = self.create_credentials()
+        self.create_calendar(
+            credential, 'a', name="Work", sync_enabled=True,
+            sync_status='ok', last_sync_created=2, last_sync_updated=1,
+            last_sync_deleted=0)
+        self.create_calendar(
+            credential, 'b', name="Holidays", sync_enabled=True,
+            sync_status='failing', last_sync_created=1, last_sync_updated=0,
+            last_sync_deleted=3, last_error="Google said no")
+        self.create_calendar(
+            credential, 'c', name="Off", sync_enabled=False,
+            last_sync_created=100, last_error="old")
+        credential = type(credential)(credential.id)
+
+        self.assertEqual(
+            (credential.last_sync_created, credential.last_sync_updated,
+                credential.last_sync_deleted), (3, 1, 3))
+        self.assertEqual(
+            credential.last_sync_error, "Holidays: Google said no")
+        self.assertEqual(len(credential.calendars), 3)
+
+    @with_transaction()
+    def test_fetch_calendars(self):
+        "Test Fetch Calendars calls the sidecar, notifies and reloads"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        self.sidecar.result({'calendars': [
+                    {'id': 1, 'google_id': 'primary', 'name': "Main",
+                        'sync_enabled': False},
+                    {'id': 2, 'google_id': 'team', 'name': "Team",
+                        'sync_enabled': False},
+                    ]})
+
+        with self.sidecar_config(), \
+                patch.object(Bus, 'publish') as publish, \
+                Transaction().set_context(client='bus-id'):
+            result = Credentials.fetch_calendars([record])
+
+        self.assertEqual(result, 'reload')
+        request, = self.sidecar.requests
+        self.assertEqual(
+            request['json']['method'], 'calendar.list_calendars')
+        self.assertEqual(request['json']['params'], {
+                'database': Transaction().database.name,
+                'credential_id': record.id,
+                })
+        (channel, message), _ = publish.call_args
+        self.assertEqual(
+            message['title'],
+            'Google lists 2 calendars for credentials "Main".')
+
+    @with_transaction()
+    def test_sync_now(self):
+        "Test Sync Now calls the sidecar and notifies what it did"
+        pool = Pool()
+        Credentials = pool.get('google_integration.google_credentials')
+        Calendar = pool.get('google_integration.calendar')
+        record = self.create_credentials()
+        calendar = self.create_calendar(record, sync_enabled=True)
+        answer = {
+            'calendars': 1, 'created': 3, 'updated': 2, 'deleted': 1,
+            'pushed': 0, 'conflicts': 0}
+        self.sidecar.result(answer)
+        self.sidecar.result(dict(answer, conflicts=2))
+
+        with self.sidecar_config(), \
+                patch.object(Bus, 'publish') as publish, \
+                Transaction().set_context(client='bus-id'):
+            self.assertEqual(Credentials.sync_now([record]), 'reload')
+            self.assertEqual(Calendar.sync_now([calendar]), 'reload')
+
+        database = Transaction().database.name
+        self.assertEqual(
+            [(r['json']['method'], r['json']['params'])
+                for r in self.sidecar.requests], [
+                ('calendar.sync',
+                    {'database': database, 'credential_id': record.id}),
+                ('calendar.sync', {
+                        'database': database, 'credential_id': record.id,
+                        'calendar_id': calendar.id}),
+                ])
+        (_, first), _ = publish.call_args_list[0]
+        self.assertEqual(
+            first['title'],
+            'Google calendars of "Main" synchronized: '
+            '3 created, 2 updated, 1 deleted.')
+        self.assertIsNone(first['body'])
+        (_, second), _ = publish.call_args_list[1]
+        self.assertIn('"primary"', second['title'])
+        self.assertEqual(
+            second['body'], "2 events changed in both Tryton and Google.")
+
+    @with_transaction()
+    def test_sync_errors(self):
+        "Test the calendar methods raise the sidecar's errors, new ones too"
+        Credentials = Pool().get('google_integration.google_credentials')
+        record = self.create_credentials()
+        self.sidecar.error(-32003, "not authorized", 'not_authorized')
+        self.sidecar.error(-32011, "Calendar gone", 'calendar_not_found')
+
+        with self.sidecar_config():
+            with self.assertRaises(exceptions.NotAuthorizedError) as cm:
+                Credentials.sync_now([record])
+            self.assertIn('"Main"', cm.exception.message)
+            with self.assertRaises(exceptions.SidecarError) as cm:
+                Credentials.fetch_calendars([record])
+            self.assertEqual(
+                cm.exception.description,
+                "Calendar gone (calendar_not_found)")
+
+    @with_transaction()
+    def test_calendar_buttons_visibility(self):
+        "Test Sync Now on a calendar needs it enabled and authorized"
+        Calendar = Pool().get('google_integration.calendar')
+        encoder, decoder = PYSONEncoder(), PYSONDecoder
+        states = Calendar._buttons['sync_now']
+        for values, visible in [
+                ({'sync_enabled': True, 'credential_state': 'authorized',
+                    'active': True}, True),
+                ({'sync_enabled': False, 'credential_state': 'authorized',
+                    'active': True}, False),
+                ({'sync_enabled': True,
+                    'credential_state': 'authorization_expired',
+                    'active': True}, False),
+                ({'sync_enabled': True, 'credential_state': 'authorized',
+                    'active': False}, False),
+                ]:
+            with self.subTest(values=values):
+                self.assertEqual(not decoder(values).decode(
+                        encoder.encode(states['invisible'])), visible)
+
+    @with_transaction()
+    def test_sidecar_mixin(self):
+        "Test the mixin names the database and the credentials"
+        from trytond.modules.google_integration.model import SidecarMixin
+        pool = Pool()
+        for name in [
+                'google_integration.google_credentials',
+                'google_integration.calendar']:
+            self.assertTrue(issubclass(pool.get(name), SidecarMixin))
+
+        class Nothing(SidecarMixin):
+            pass
+        self.sidecar.result({'ok': True})
+        with self.sidecar_config():
+            self.assertEqual(Nothing()._sidecar('rpc.discover'), {'ok': True})
+        self.assertEqual(
+            self.sidecar.requests[0]['json']['params'],
+            {'database': Transaction().database.name})
+
+
+class _Both:
+    "Enter two context managers"
+
+    def __init__(self, first, second):
+        self.managers = [first, second]
+
+    def __enter__(self):
+        for manager in self.managers:
+            manager.__enter__()
+
+    def __exit__(self, *exc):
+        for manager in reversed(self.managers):
+            manager.__exit__(*exc)
 
 
 del ModuleTestCase
