@@ -132,7 +132,7 @@ describe('events insert and get', () => {
       start: { dateTime: '2030-01-01T10:00:00', timeZone: 'America/New_York' },
       end: { dateTime: '2030-01-01T11:00:00', timeZone: 'America/New_York' },
     });
-    expect(local.body.start).toEqual({ dateTime: '2030-01-01T10:00:00-05:00', timeZone: 'America/New_York' });
+    expect(local.body.start).toEqual({ dateTime: '2030-01-01T15:00:00Z', timeZone: 'America/New_York' });
     const badZone = await post({
       start: { dateTime: '2030-01-01T10:00:00Z', timeZone: 'Mars/Olympus' },
       end: { dateTime: '2030-01-01T11:00:00Z' },

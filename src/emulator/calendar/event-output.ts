@@ -1,7 +1,7 @@
 /**
- * Stored events written as Calendar v3 `calendar#event` resources. `dateTime` values are given in the
- * zone the request asked for (the `timeZone` parameter, else the calendar's), as Google does; `start.
- * timeZone` appears only when the event names one. In listings a cancelled event shows only what Google
+ * Stored events written as Calendar v3 `calendar#event` resources. `dateTime` values carry the offset of
+ * the zone the request asked for (the `timeZone` parameter, else the calendar's), not the event's own, as
+ * Google does; `start.timeZone` appears only when the event names one. In listings a cancelled event shows only what Google
  * guarantees for it (id, status, and for an exception its recurringEventId and originalStartTime), so a
  * client that relies on more breaks here rather than in production.
  */
@@ -22,7 +22,7 @@ export interface RenderContext {
 
 export function renderWhen(when: When, zone: string): Record<string, string> {
   if (isAllDay(when)) return { date: when.date };
-  const out: Record<string, string> = { dateTime: formatInZone(when.dateTime, when.timeZone ?? zone) };
+  const out: Record<string, string> = { dateTime: formatInZone(when.dateTime, zone) };
   if (when.timeZone !== undefined) out.timeZone = when.timeZone;
   return out;
 }

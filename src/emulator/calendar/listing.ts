@@ -88,7 +88,9 @@ export function listEvents(
     etag: `"p${store.seq}"`,
     summary: calendar.summary,
     ...(calendar.description === undefined ? {} : { description: calendar.description }),
-    updated: formatUtcMillis(Math.max(0, ...events.map((event) => event.updated))),
+    updated: formatUtcMillis(
+      events.reduce((latest, event) => Math.max(latest, event.updated), 0) || store.now(),
+    ),
     timeZone: calendar.timeZone,
     accessRole: context.accessRole,
     defaultReminders: [],

@@ -81,10 +81,27 @@ export function civilFromUtc(ms: number): Civil {
   };
 }
 
-/** UTC offset of `zone` at instant `ms`, in milliseconds (positive east of Greenwich). */
+const QUARTER_HOUR_MS = 900_000;
+const offsetCache = new Map<string, Map<number, number>>();
+
+/**
+ * UTC offset of `zone` at instant `ms`, in milliseconds (positive east of Greenwich). Memoised per quarter
+ * hour: modern offsets are multiples of 15 minutes and change at whole local quarter hours, so no change
+ * falls inside one bucket, and listings re-expanding the same series stop paying for Intl each time.
+ */
 export function offsetAt(ms: number, zone: string): number {
-  const whole = Math.floor(ms / 1000) * 1000;
-  return civilAsUtc(civilAt(whole, zone)) - whole;
+  const bucket = Math.floor(ms / QUARTER_HOUR_MS);
+  let cache = offsetCache.get(zone);
+  if (!cache || cache.size > 200_000) {
+    cache = new Map();
+    offsetCache.set(zone, cache);
+  }
+  const cached = cache.get(bucket);
+  if (cached !== undefined) return cached;
+  const whole = bucket * QUARTER_HOUR_MS;
+  const offset = civilAsUtc(civilAt(whole, zone)) - whole;
+  cache.set(bucket, offset);
+  return offset;
 }
 
 /**
@@ -110,8 +127,8 @@ function pad(value: number, width = 2): string {
 /** RFC 3339 with the zone's offset at that instant, as Google writes `dateTime` ("Z" for UTC itself). */
 export function formatInZone(ms: number, zone: string): string {
   const whole = Math.floor(ms / 1000) * 1000;
-  const civil = civilAt(whole, zone);
-  const offset = Math.round((civilAsUtc(civil) - whole) / 60_000);
+  const offset = Math.round(offsetAt(whole, zone) / 60_000);
+  const civil = civilFromUtc(whole + offset * 60_000);
   const base = `${pad(civil.year, 4)}-${pad(civil.month)}-${pad(civil.day)}T${pad(civil.hour)}:${pad(civil.minute)}:${pad(civil.second)}`;
   if (zone === 'UTC' || zone === 'Etc/UTC') return `${base}Z`;
   const sign = offset < 0 ? '-' : '+';
