@@ -80,6 +80,11 @@ const envSchema = z.object({
     .min(1, { error: 'must be at least 1 second' })
     .max(3600)
     .default(60),
+  SIDECAR_SYNC_INTERVAL: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(1, { error: 'must be at least 1 second' })
+    .max(86_400)
+    .default(300),
   SIDECAR_REFRESH_AHEAD: z.coerce
     .number({ error: 'must be a number of seconds' })
     .min(0)
@@ -122,6 +127,8 @@ export interface Config {
   readonly databaseTimeoutMs: number;
   /** Background refresh: how often to look, and how long before expiry a token is refreshed. */
   readonly refresh: { readonly intervalSeconds: number; readonly aheadSeconds: number };
+  /** Seconds between two pulls of each enabled calendar. */
+  readonly syncIntervalSeconds: number;
   readonly google: {
     readonly authUrl: string;
     readonly tokenUrl: string;
@@ -170,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
       intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60,
       aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300,
     },
+    syncIntervalSeconds: value.SIDECAR_SYNC_INTERVAL ?? 300,
     google: {
       authUrl: value.GOOGLE_AUTH_URL ?? GOOGLE_DEFAULTS.GOOGLE_AUTH_URL,
       tokenUrl: value.GOOGLE_TOKEN_URL ?? GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL,

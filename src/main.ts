@@ -105,6 +105,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     open: (database) => databases.open(database),
     queue: (database) => jobs.queue(database),
     refresh: config.refresh,
+    services,
+    syncIntervalSeconds: config.syncIntervalSeconds,
   };
   const jobs = new JobEngine(pools, (database) => taskList(database, tasks), logger, {
     concurrency: JOB_CONCURRENCY,

@@ -110,6 +110,25 @@ export async function calendarsToSync(
     .select<SyncCalendar[]>('id', 'google_id', 'name', 'time_zone', 'sync_enabled', 'sync_status');
 }
 
+/**
+ * Every calendar to pull in the database, with its credential, for the periodic sync; none where
+ * the module's calendar table does not exist (a standalone database, an older module).
+ */
+export async function enabledCalendars(knex: Knex): Promise<Array<{ id: number; credential: number }>> {
+  const table = await knex.raw<{ rows: Array<{ found: string | null }> }>(
+    'SELECT to_regclass(?)::text AS found',
+    [`public.${CALENDARS}`],
+  );
+  if (!table.rows[0]?.found) return [];
+  return knex(`${CALENDARS} as cal`)
+    .join('google_integration_google_credentials as cred', 'cred.id', 'cal.credential')
+    .where({ 'cal.active': true, 'cal.sync_enabled': true })
+    .whereIn('cred.state', ['authorized', 'authorization_pending'])
+    .whereNotNull('cred.refresh_token')
+    .orderBy('cal.id')
+    .select<Array<{ id: number; credential: number }>>('cal.id', 'cal.credential');
+}
+
 export async function syncToken(knex: Knex, calendarId: number): Promise<string | null> {
   const row = await knex(SYNC)
     .where({ calendar_id: calendarId })

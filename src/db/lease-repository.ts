@@ -7,7 +7,8 @@ import type { Knex } from 'knex';
 
 const TABLE = 'google_integration_sidecar.credential_lease';
 
-export type LeasePurpose = 'refresh' | 'exchange';
+/** What the lease is for: a refresh, a code exchange, or the pull of one calendar (`sync:<id>`). */
+export type LeasePurpose = 'refresh' | 'exchange' | `sync:${number}`;
 
 /** Takes the lease if it is free or expired; true when `holder` now holds it. */
 export async function acquireLease(

@@ -27,7 +27,7 @@ export interface JobQueue {
   add(
     task: string,
     payload: unknown,
-    spec: { jobKey?: string; runAt?: Date; maxAttempts?: number },
+    spec: { jobKey?: string; runAt?: Date; maxAttempts?: number; queueName?: string },
   ): Promise<void>;
 }
 

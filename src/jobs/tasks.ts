@@ -6,13 +6,24 @@ import type { TaskList } from 'graphile-worker';
 import type { CredentialContext } from '../credentials/context.js';
 import type { Db } from '../db/handle.js';
 import type { JobQueue } from './engine.js';
+import type { ServiceRegistry } from '../services/google-service.js';
 import { REFRESH_TASK, type RefreshSchedule, refreshDueTokens, scheduleRefresh } from './refresh-tokens.js';
+import {
+  isCalendarPayload,
+  queueCalendarSyncs,
+  SYNC_ALL_TASK,
+  SYNC_ONE_TASK,
+  scheduleCalendarSyncs,
+  syncOneCalendar,
+} from './sync-calendars.js';
 
 export interface TaskDependencies {
   readonly credentials: CredentialContext;
   readonly open: (database: string) => Promise<Db>;
   readonly queue: (database: string) => Promise<JobQueue>;
   readonly refresh: RefreshSchedule;
+  readonly services: ServiceRegistry;
+  readonly syncIntervalSeconds: number;
 }
 
 export function taskList(database: string, deps: TaskDependencies): TaskList {
@@ -26,10 +37,25 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
         await scheduleRefresh(await deps.queue(database), next);
       }
     },
+    [SYNC_ALL_TASK]: async () => {
+      const queue = await deps.queue(database);
+      try {
+        await queueCalendarSyncs(await deps.open(database), queue);
+      } finally {
+        await scheduleCalendarSyncs(queue, new Date(Date.now() + deps.syncIntervalSeconds * 1000));
+      }
+    },
+    [SYNC_ONE_TASK]: async (payload) => {
+      if (!isCalendarPayload(payload)) throw new Error('sync_calendar needs credential_id and calendar_id');
+      const db = await deps.open(database);
+      await syncOneCalendar(deps.services, { database, db, id: payload.credential_id }, payload.calendar_id);
+    },
   };
 }
 
 /** Starts a database's background work: its runner, and its first refresh pass unless one is queued. */
 export async function startBackgroundWork(database: string, deps: TaskDependencies): Promise<void> {
-  await scheduleRefresh(await deps.queue(database), new Date());
+  const queue = await deps.queue(database);
+  await scheduleRefresh(queue, new Date());
+  await scheduleCalendarSyncs(queue, new Date());
 }

@@ -314,6 +314,8 @@ describe('JSON-RPC refusals', () => {
       'credentials.refresh',
       'credentials.revoke',
       'credentials.status',
+      'calendar.list_calendars',
+      'calendar.sync',
       'rpc.discover',
     ]);
   });

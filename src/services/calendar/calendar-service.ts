@@ -32,6 +32,7 @@ import {
 } from '../../db/calendar-repository.js';
 import type { SidecarError } from '../../errors.js';
 import { GoogleError } from '../../google/errors.js';
+import { BUSY, underLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
 import { isCancelled, mapEvent } from './event-mapping.js';
 
@@ -119,7 +120,15 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     for (const cal of await calendarsToSync(session.ref.db, session.ref.id, calendarId)) {
       const started = process.hrtime.bigint();
       try {
-        const counts = await this.pull(session, cal);
+        // One pull per calendar at a time, whoever asks (a job, Sync Now, another replica).
+        const counts = await underLease(
+          this.context.credentials,
+          session.ref,
+          `sync:${cal.id}`,
+          session.log,
+          () => this.pull(session, cal),
+        );
+        if (counts === BUSY) continue;
         total.calendars++;
         total.created += counts.created;
         total.updated += counts.updated;
