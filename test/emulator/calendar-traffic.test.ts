@@ -96,7 +96,7 @@ describe('latency, failures and stats on the calendar endpoint', () => {
     await h.api(token, 'POST', '/calendars/primary/events', {
       body: { start: { date: '2030-01-01' }, end: { date: '2030-01-02' } },
     });
-    const stats = await (await fetch(`${h.emulator.url}/__emulator/stats`)).json();
+    const stats: any = await (await fetch(`${h.emulator.url}/__emulator/stats`)).json();
     expect(stats.calendar).toEqual({ 'calendarList.list': 1, 'events.list': 2, 'events.insert': 1 });
   });
 
