@@ -9,6 +9,7 @@ import * as refreshBackoff from './20261125_02_refresh_backoff.js';
 import * as credentialLease from './20261125_03_credential_lease.js';
 import * as credentialChangeTrigger from './20261125_04_credential_change_trigger.js';
 import * as keyCheck from './20261125_05_key_check.js';
+import * as credentialsOwner from './20261126_01_credentials_owner.js';
 import * as calendarSync from './20261126_02_calendar_sync.js';
 
 interface Migration {
@@ -22,5 +23,6 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261125_03_credential_lease', credentialLease],
   ['20261125_04_credential_change_trigger', credentialChangeTrigger],
   ['20261125_05_key_check', keyCheck],
+  ['20261126_01_credentials_owner', credentialsOwner],
   ['20261126_02_calendar_sync', calendarSync],
 ];
