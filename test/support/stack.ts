@@ -39,8 +39,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
-  const database = await cloneDatabase(STANDALONE_TEMPLATE, 'gi_test_oauth');
+export async function startStack(
+  options: { env?: Record<string, string>; template?: string } = {},
+): Promise<Stack> {
+  // A Tryton database (options.template) where a test needs the module's other tables.
+  const database = await cloneDatabase(options.template ?? STANDALONE_TEMPLATE, 'gi_test_oauth');
   const db = connect(database);
   const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
   const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
