@@ -106,6 +106,36 @@ describe('calendarList and calendars', () => {
   });
 });
 
+describe('calendars.insert and calendars.delete', () => {
+  it('creates a secondary calendar the caller owns and deletes it (never the primary)', async () => {
+    const token = await h.token('mk@example.com');
+    const created = await h.api(token, 'POST', '/calendars', {
+      body: { summary: 'Projects', timeZone: 'Europe/Paris' },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      kind: 'calendar#calendar',
+      summary: 'Projects',
+      timeZone: 'Europe/Paris',
+    });
+    const path = `/calendars/${encodeURIComponent(created.body.id)}`;
+    const inserted = await h.api(token, 'POST', `${path}/events`, {
+      body: { start: { date: '2030-01-01' }, end: { date: '2030-01-02' } },
+    });
+    expect(inserted.body.organizer).toEqual({ email: created.body.id, displayName: 'Projects' });
+    const list = await h.api(token, 'GET', '/users/me/calendarList');
+    expect(list.body.items.map((item: any) => [item.summary, item.accessRole])).toEqual([
+      ['mk@example.com', 'owner'],
+      ['Projects', 'owner'],
+    ]);
+    expect((await h.api(token, 'POST', '/calendars', { body: {} })).status).toBe(400);
+    expect((await h.api(token, 'DELETE', '/calendars/primary')).status).toBe(400);
+    expect((await h.api(token, 'DELETE', path)).status).toBe(204);
+    expect((await h.api(token, 'GET', `${path}/events`)).status).toBe(404);
+    expect((await h.api(token, 'GET', '/users/me/calendarList')).body.items).toHaveLength(1);
+  });
+});
+
 describe('authentication and scopes', () => {
   it('answers 401 required without a token, 401 authError with a bad one', async () => {
     const missing = await h.api(undefined, 'GET', '/users/me/calendarList');

@@ -14,7 +14,7 @@ import type { CalendarStore } from './store.js';
 import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken } from './tokens.js';
 import type { StoredCalendar, StoredEvent, Tombstone } from './types.js';
 import { isAllDay } from './types.js';
-import { civilFromUtc, formatUtcMillis, instantOf, parseDate, parseDateTime } from './tz.js';
+import { civilFromUtc, formatUtcMillis, instantOf, isValidZone, parseDate, parseDateTime } from './tz.js';
 
 export const DEFAULT_MAX_RESULTS = 250;
 export const MAX_MAX_RESULTS = 2500;
@@ -417,10 +417,5 @@ function parseParams(
 
 /** An unknown `timeZone` parameter falls back to the calendar's zone rather than failing the listing. */
 function isValidZoneOr(zone: string, fallback: string): string {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone;
-  } catch {
-    return fallback;
-  }
+  return isValidZone(zone) ? zone : fallback;
 }

@@ -23,6 +23,7 @@ import { isSeries } from './series.js';
 import type { CalendarStore } from './store.js';
 import type { ListEntry, StoredCalendar } from './types.js';
 import { ACCESS_ROLES } from './types.js';
+import { isValidZone } from './tz.js';
 
 export const CALENDAR_PREFIX = '/calendar/v3';
 
@@ -70,6 +71,36 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
     ...operation('calendars.get', 'calendars.read', (request, response, caller) => {
       const { calendar } = resolve(store, caller, param(request, 'calendarId'));
       response.json(renderCalendar(calendar));
+    }),
+  );
+  router.post(
+    '/calendars',
+    json,
+    ...operation('calendars.insert', 'calendars.write', (request, response, caller) => {
+      const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
+        string,
+        unknown
+      >;
+      if (typeof body.summary !== 'string' || body.summary.length === 0)
+        throw errors.required('Missing title.', 'summary');
+      const timeZone = typeof body.timeZone === 'string' ? body.timeZone : undefined;
+      if (timeZone !== undefined && !isValidZone(timeZone))
+        throw errors.invalid('Invalid time zone.', 'timeZone');
+      const description = typeof body.description === 'string' ? body.description : undefined;
+      store.entries(caller.email);
+      const calendar = store.createCalendar(caller.email, { summary: body.summary, timeZone, description });
+      response.json(renderCalendar(calendar));
+    }),
+  );
+  router.delete(
+    '/calendars/:calendarId',
+    ...operation('calendars.delete', 'calendars.write', (request, response, caller) => {
+      const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
+      // Google refuses to delete a primary calendar (calendars.clear empties it instead).
+      if (entry.primary) throw errors.badRequest('Cannot delete the primary calendar.');
+      if (entry.accessRole !== 'owner') throw errors.forbidden();
+      store.deleteCalendar(calendar.id);
+      response.status(204).end();
     }),
   );
   router.get(
@@ -188,7 +219,8 @@ function renderContext(request: Request, calendar: StoredCalendar, entry: ListEn
   const zone = text(request.query.timeZone);
   return {
     calendarId: calendar.id,
-    zone: zone ?? calendar.timeZone,
+    // An unknown zone falls back to the calendar's, as in listings, rather than failing the call.
+    zone: zone !== undefined && isValidZone(zone) ? zone : calendar.timeZone,
     viewer: caller.email,
     accessRole: entry.accessRole,
     listing: false,

@@ -5,7 +5,12 @@
  */
 const BASE = 'https://www.googleapis.com/auth/';
 
-export type Access = 'calendarList.read' | 'calendars.read' | 'events.read' | 'events.write';
+export type Access =
+  | 'calendarList.read'
+  | 'calendars.read'
+  | 'calendars.write'
+  | 'events.read'
+  | 'events.write';
 
 const OPENS: Record<Access, readonly string[]> = {
   'calendarList.read': [
@@ -15,6 +20,7 @@ const OPENS: Record<Access, readonly string[]> = {
     'calendar.calendarlist.readonly',
   ],
   'calendars.read': ['calendar', 'calendar.readonly', 'calendar.calendars', 'calendar.calendars.readonly'],
+  'calendars.write': ['calendar', 'calendar.calendars'],
   'events.read': [
     'calendar',
     'calendar.readonly',

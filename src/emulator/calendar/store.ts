@@ -207,6 +207,15 @@ export class CalendarStore {
     return true;
   }
 
+  /** Deletes a calendar with its events; it leaves every account's calendarList. */
+  deleteCalendar(calendarId: string): void {
+    delete this.data.calendars[calendarId];
+    delete this.data.events[calendarId];
+    delete this.data.tombstones[calendarId];
+    for (const [email, list] of Object.entries(this.data.accounts))
+      this.data.accounts[email] = list.filter((entry) => entry.calendarId !== calendarId);
+  }
+
   events(calendarId: string): Record<string, StoredEvent> {
     const events = this.data.events[calendarId];
     if (!events) throw new Error(`no calendar ${calendarId}`);
