@@ -319,16 +319,23 @@ class Stack:
         self.restore_config()
         return codes
 
-    def control(self, path, body=None):
-        "Call the emulator's control API"
+    def control(self, path, body=None, method=None):
+        "Call the emulator's control API (GET, or POST with a body)"
+        method = method or ('GET' if body is None else 'POST')
         response = request(
             f'{self.emulator.url}/__emulator{path}', data=body,
-            method='GET' if body is None else 'POST')
+            method=method)
         if not 200 <= response.status < 300:
             raise ProcessError(
-                f"emulator control {path}: {response.status} "
+                f"emulator control {method} {path}: {response.status} "
                 f"{response.body[:300]}")
-        return json.loads(response.body)
+        return json.loads(response.body) if response.body else None
+
+    def calendar(self, path, body=None, method=None):
+        """Act as a person using Google Calendar (the emulator's
+        ``/__emulator/calendar`` control API, see
+        src/emulator/calendar/control.ts)"""
+        return self.control(f'/calendar{path}', body, method)
 
     def stats(self):
         return self.control('/stats')
