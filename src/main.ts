@@ -13,7 +13,7 @@ import type { CredentialContext } from './credentials/context.js';
 import { keysOpen } from './credentials/key-check.js';
 import { TokenCache } from './credentials/token-cache.js';
 import { GoogleCalendarService } from './services/calendar/calendar-service.js';
-import { ServiceRegistry } from './services/google-service.js';
+import { type ServiceContext, ServiceRegistry } from './services/google-service.js';
 import { Pacer } from './services/pacer.js';
 import { CredentialChangeFeed } from './db/credential-changes.js';
 import { SharedCalls } from './shared-calls.js';
@@ -36,6 +36,9 @@ export interface RunningSidecar {
   readonly url: string;
   readonly server: Server;
   readonly jobs: JobEngine;
+  /** The Google services, and what a new one is built with (services/google-service.ts). */
+  readonly services: ServiceRegistry;
+  readonly serviceContext: ServiceContext;
   close(): Promise<void>;
 }
 
@@ -85,9 +88,12 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     ),
   };
   const maintenanceDatabase = readinessDatabase(config.databaseUri);
-  services.register(
-    new GoogleCalendarService({ credentials, apiRootUrl: config.google.apiRootUrl, pacer: new Pacer() }),
-  );
+  const serviceContext: ServiceContext = {
+    credentials,
+    apiRootUrl: config.google.apiRootUrl,
+    pacer: new Pacer(),
+  };
+  services.register(new GoogleCalendarService(serviceContext));
   const context = { databases, credentials, logger, outages: new DatabaseOutages(logger), services };
   const app = createApp({
     apiKey: config.apiKey,
@@ -138,7 +144,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     })();
     return closing;
   };
-  return { url, server, jobs, close };
+  return { url, server, jobs, services, serviceContext, close };
 }
 
 /** /readyz probes the database named in DATABASE_URI's path, or the server's `postgres` database. */

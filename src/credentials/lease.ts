@@ -4,7 +4,14 @@
  * loses it within one lifetime, and a slow Google call never does), and released after; with a
  * failure noted, it is kept a short cool-down longer so other replicas get that failure.
  */
-import { acquireLease, extendLease, type LeasePurpose, releaseLease } from '../db/lease-repository.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  acquireLease,
+  currentLease,
+  extendLease,
+  type LeasePurpose,
+  releaseLease,
+} from '../db/lease-repository.js';
 import type { Logger } from '../log.js';
 import type { CredentialContext, CredentialRef } from './context.js';
 
@@ -44,5 +51,17 @@ export async function underLease<T>(
     await releaseLease(ref.db, ref.id, purpose, context.holder, failure).catch((error: Error) =>
       log.warn({ err: error.message, purpose }, 'could not release a lease'),
     );
+  }
+}
+
+/** Waits (polling briefly) until nobody holds the lease, or the deadline passes. */
+export async function waitForLease(
+  ref: CredentialRef,
+  purpose: LeasePurpose,
+  deadline: number,
+): Promise<void> {
+  for (let pause = 20; Date.now() < deadline; pause = Math.min(250, pause * 2)) {
+    if (!(await currentLease(ref.db, ref.id, purpose))) return;
+    await sleep(pause);
   }
 }

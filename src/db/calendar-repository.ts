@@ -292,6 +292,13 @@ export async function finishSync(
   }
 }
 
+/** The credential's `last_sync`: the end of the last pull that changed something in Tryton. */
+export async function markCredentialSynced(knex: Knex, credentialId: number): Promise<void> {
+  await knex('google_integration_google_credentials')
+    .where({ id: credentialId })
+    .update({ last_sync: now(knex), ...stamps(knex) });
+}
+
 /** The sync token is forgotten when Google says it is no longer valid (410). */
 export async function forgetSyncToken(knex: Knex, calendarId: number): Promise<void> {
   await knex(SYNC).where({ calendar_id: calendarId }).update({ sync_token: null });

@@ -86,6 +86,16 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     });
     response.json({ pending: traffic.pendingFailures() });
   });
+  // Drops queued failures (all, or ?endpoint=...), so a test's quiet phase has none left.
+  router.delete('/failures', (request, response) => {
+    const parsed = endpoint.optional().safeParse(request.query.endpoint);
+    if (!parsed.success) {
+      response.status(400).json({ error: 'invalid_request', issues: parsed.error.issues });
+      return;
+    }
+    traffic.clearFailures(parsed.data);
+    response.json({ pending: traffic.pendingFailures() });
+  });
   router.get('/stats', (_request, response) => {
     response.json(traffic.stats());
   });

@@ -88,6 +88,12 @@ export class Traffic {
     return next;
   }
 
+  /** Forgets every queued failure (of one endpoint, or all). */
+  clearFailures(endpoint?: Endpoint): void {
+    if (endpoint) this.failures.delete(endpoint);
+    else this.failures.clear();
+  }
+
   pendingFailures(): Record<string, number> {
     const pending: Record<string, number> = {};
     for (const [endpoint, queue] of this.failures) {

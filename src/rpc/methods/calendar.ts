@@ -69,6 +69,7 @@ export const calendarSync = defineMethod({
   handler: (params, context) =>
     runCalendar(params, context, {
       kind: 'sync',
+      waitIfBusy: true,
       ...(params.calendar_id === undefined ? {} : { calendarId: params.calendar_id }),
     }),
 });

@@ -24,6 +24,7 @@ import {
   type EventWrite,
   finishSync,
   forgetSyncToken,
+  markCredentialSynced,
   type PageCounts,
   recordSyncFailure,
   type SyncCalendar,
@@ -32,16 +33,26 @@ import {
 } from '../../db/calendar-repository.js';
 import type { SidecarError } from '../../errors.js';
 import { GoogleError } from '../../google/errors.js';
-import { BUSY, underLease } from '../../credentials/lease.js';
+import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
 import { isCancelled, mapEvent } from './event-mapping.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 const PAGE_SIZE = 250;
+/** How long Sync Now waits for a pull of the same calendar that is already running. */
+const SYNC_WAIT_MS = 60_000;
 
 export type CalendarInput =
   | { readonly kind: 'list' }
-  | { readonly kind: 'sync'; readonly calendarId?: number };
+  | {
+      readonly kind: 'sync';
+      readonly calendarId?: number;
+      /**
+       * When another pull of a calendar is running (a job, another replica): wait for it and pull
+       * after it (Sync Now means "as of now"), or leave that calendar to it (background jobs).
+       */
+      readonly waitIfBusy?: boolean;
+    };
 
 export interface CalendarSummary {
   readonly id: number;
@@ -72,7 +83,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   }
 
   protected async execute(session: GoogleSession, input: CalendarInput): Promise<CalendarOutput> {
-    return input.kind === 'list' ? this.listCalendars(session) : this.sync(session, input.calendarId);
+    return input.kind === 'list'
+      ? this.listCalendars(session)
+      : this.sync(session, input.calendarId, input.waitIfBusy ?? false);
   }
 
   private async listCalendars(session: GoogleSession): Promise<{ calendars: CalendarSummary[] }> {
@@ -114,20 +127,18 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     };
   }
 
-  private async sync(session: GoogleSession, calendarId?: number): Promise<SyncCounts> {
+  private async sync(
+    session: GoogleSession,
+    calendarId: number | undefined,
+    waitIfBusy: boolean,
+  ): Promise<SyncCounts> {
     const total: SyncCounts = { calendars: 0, created: 0, updated: 0, deleted: 0, pushed: 0, conflicts: 0 };
     let failure: unknown;
     for (const cal of await calendarsToSync(session.ref.db, session.ref.id, calendarId)) {
       const started = process.hrtime.bigint();
       try {
         // One pull per calendar at a time, whoever asks (a job, Sync Now, another replica).
-        const counts = await underLease(
-          this.context.credentials,
-          session.ref,
-          `sync:${cal.id}`,
-          session.log,
-          () => this.pull(session, cal),
-        );
+        const counts = await this.pullUnderLease(session, cal, waitIfBusy);
         if (counts === BUSY) continue;
         total.calendars++;
         total.created += counts.created;
@@ -143,6 +154,18 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     }
     if (failure) throw failure;
     return total;
+  }
+
+  private async pullUnderLease(session: GoogleSession, cal: SyncCalendar, waitIfBusy: boolean) {
+    const purpose = `sync:${cal.id}` as const;
+    const deadline = Date.now() + SYNC_WAIT_MS;
+    for (;;) {
+      const counts = await underLease(this.context.credentials, session.ref, purpose, session.log, () =>
+        this.pull(session, cal),
+      );
+      if (counts !== BUSY || !waitIfBusy || Date.now() > deadline) return counts;
+      await waitForLease(session.ref, purpose, deadline);
+    }
   }
 
   /** One calendar: incremental when a token is held, full otherwise or after a 410. */
@@ -210,6 +233,12 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     await finishSync(db, cal, nextSyncToken, previousToken, counts);
     session.log.info({ calendar: cal.id, ...counts, full: token === null }, 'calendar pulled');
     return counts;
+  }
+
+  /** The credential's last sync moves when a run brought changes (an idle run writes nothing). */
+  protected override async recordSuccess(ref: CredentialRef, input: CalendarInput, output: CalendarOutput) {
+    if (input.kind !== 'sync' || !('created' in output)) return;
+    if (output.created + output.updated + output.deleted > 0) await markCredentialSynced(ref.db, ref.id);
   }
 
   protected override async recordFailure(ref: CredentialRef, input: CalendarInput, error: SidecarError) {
