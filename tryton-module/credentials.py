@@ -151,7 +151,12 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     account_email = fields.Char("Account Email", readonly=True)
     last_error = fields.Text("Last Error", readonly=True)
 
-    sync_enabled = fields.Boolean("Synchronization Enabled")
+    sync_enabled = fields.Boolean(
+        "Synchronization Enabled",
+        help="Pull the ticked calendars in the background at the interval "
+        "the sidecar is configured with, and ask Google for the calendar "
+        "permission on the next authorization.\n"
+        "\"Sync Now\" works either way.")
     last_sync = fields.Timestamp("Last Synchronization", readonly=True)
 
     owner = fields.Many2One(

@@ -111,8 +111,9 @@ export async function calendarsToSync(
 }
 
 /**
- * Every calendar to pull in the database, with its credential, for the periodic sync; none where
- * the module's calendar table does not exist (a standalone database, an older module).
+ * Every calendar to pull in the background, with its credential: ticked calendars of credentials
+ * whose synchronization is on (Sync Now needs only the calendar's switch); none where the module's
+ * calendar table does not exist (a standalone database, an older module).
  */
 export async function enabledCalendars(knex: Knex): Promise<Array<{ id: number; credential: number }>> {
   const table = await knex.raw<{ rows: Array<{ found: string | null }> }>(
@@ -122,7 +123,7 @@ export async function enabledCalendars(knex: Knex): Promise<Array<{ id: number; 
   if (!table.rows[0]?.found) return [];
   return knex(`${CALENDARS} as cal`)
     .join('google_integration_google_credentials as cred', 'cred.id', 'cal.credential')
-    .where({ 'cal.active': true, 'cal.sync_enabled': true })
+    .where({ 'cal.active': true, 'cal.sync_enabled': true, 'cred.sync_enabled': true })
     .whereIn('cred.state', ['authorized', 'authorization_pending'])
     .whereNotNull('cred.refresh_token')
     .orderBy('cal.id')

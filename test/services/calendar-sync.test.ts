@@ -173,3 +173,56 @@ describe('the calendar pull', () => {
     expect(await writeFingerprint()).toBe(before);
   });
 });
+
+describe('the background pull', () => {
+  let background: Stack;
+
+  beforeAll(async () => {
+    background = await startStack({
+      template: await trytonTemplate(),
+      env: { SIDECAR_REFRESH_INTERVAL: '3600', SIDECAR_SYNC_INTERVAL: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await background?.stop();
+  });
+
+  it('pulls the ticked calendars of credentials whose synchronization is on, without a caller', async () => {
+    const id = await background.authorizedCredential('background@example.com');
+    const listed = await background.rpc('calendar.list_calendars', { credential_id: id });
+    const calendar = listed.result.calendars[0];
+    await background
+      .db('google_integration_calendar')
+      .where({ id: calendar.id })
+      .update({ sync_enabled: true });
+    const response = await fetch(
+      `${background.emulator.url}/__emulator/calendar/calendars/background%40example.com/events`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          summary: 'Pulled by a job',
+          start: { date: '2026-12-24' },
+          end: { date: '2026-12-25' },
+        }),
+      },
+    );
+    expect(response.status).toBe(201);
+    const pulled = async () =>
+      (await background.db('google_integration_event').where({ calendar: calendar.id }).count())[0]?.count;
+    // Synchronization off on the credential: the calendar's switch alone is for Sync Now.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(Number(await pulled())).toBe(0);
+    await background.db('google_integration_google_credentials').where({ id }).update({ sync_enabled: true });
+    const deadline = Date.now() + 15_000;
+    while (Number(await pulled()) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(Number(await pulled())).toBe(1);
+    const jobs = await background.db.raw(
+      "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'sync_calendars'",
+    );
+    expect(jobs.rows[0].n).toBe(1);
+  });
+});
