@@ -6,7 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-DATABASE="${DEMO_DATABASE:-google_demo}"
+# Each checkout keeps a demo database of its own (its encryption keys are its own too).
+DATABASE="${DEMO_DATABASE:-google_demo_$(printf %s "$ROOT" | sha256sum | cut -c1-8)}"
 POSTGRES_URI="${DEMO_POSTGRES_URI:-postgresql://postgres@127.0.0.1:5432/}"
 TRYTON_PORT="${DEMO_TRYTON_PORT:-8000}"
 SIDECAR_PORT="${DEMO_SIDECAR_PORT:-8765}"
@@ -47,15 +48,16 @@ sidecar_api_key = $SIDECAR_API_KEY
 CONF
 chmod 600 "$STATE/trytond.conf"
 
-psql_admin() { psql "${POSTGRES_URI%/}/postgres" -XtAq "$@"; }
-if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != 1 ]]; then
-  psql_admin -c "CREATE DATABASE \"$DATABASE\""
+sql() { node scripts/sql.mjs "${POSTGRES_URI%/}/$1" "$2"; }
+if [[ "$(sql postgres "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != 1 ]]; then
+  echo "demo: creating the database $DATABASE"
+  sql postgres "CREATE DATABASE \"$DATABASE\""
 fi
 # (Re)activate when the module is not activated yet or its files changed since the last start.
 module_hash="$(cd tryton-module && find . -path ./tests -prune -o -path ./doc -prune -o -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.po' \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
-module_state="$(psql "${POSTGRES_URI%/}/$DATABASE" -XtAq -c "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null || true)"
+module_state="$(sql "$DATABASE" "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null || true)"
 if [[ "$module_state" != activated || "$(cat "$STATE/module.hash" 2>/dev/null)" != "$module_hash" ]]; then
-  echo "demo: activating google_integration on $DATABASE (admin / admin)"
+  echo "demo: activating google_integration on $DATABASE (admin / admin); this takes a minute or two"
   printf 'admin\n' > "$STATE/admin-password"
   TRYTONPASSFILE="$STATE/admin-password" .venv/bin/trytond-admin -c "$STATE/trytond.conf" -d "$DATABASE" \
     --email admin@example.com -u google_integration --activate-dependencies
@@ -77,12 +79,15 @@ node bin/tryton-google.js emulator --port "$EMULATOR_PORT" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/$DATABASE/google/callback" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/google/callback" & pids+=($!)
 node bin/tryton-google.js serve & pids+=($!)
+# "ready" only once every part answers.
+node scripts/wait-for.mjs "http://127.0.0.1:$TRYTON_PORT/" "http://127.0.0.1:$SIDECAR_PORT/readyz" "$EMULATOR/__emulator/stats" ||
+  { kill "${pids[@]}" 2>/dev/null; exit 1; }
 cat <<INFO
 demo: Tryton    http://127.0.0.1:$TRYTON_PORT/  (web client) database "$DATABASE", user admin / admin
 demo: sidecar   http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
 demo: emulator  $EMULATOR  (offline Google; control API under /__emulator/)
 demo: in Google Integration > Credentials use client id $DEMO_CLIENT_ID, secret $DEMO_CLIENT_SECRET
-demo: Ctrl-C stops everything
+demo: ready; Ctrl-C stops everything
 INFO
 wait -n "${pids[@]}"
 kill "${pids[@]}" 2>/dev/null || true
