@@ -1,7 +1,7 @@
 /**
  * The emulator's HTTP surface (express 5): Google's OAuth endpoints at Google's paths on one host, and
  * Calendar v3 under `/calendar/v3/` (Google's API root is the emulator's root), and the separate
- * test-control API under `/__emulator/`.
+ * test-control API under `/__emulator/`, and a web page for people at the root (`/`, `/ui/`).
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { requestLog } from '../http/request-log.js';
@@ -14,26 +14,42 @@ import { tokenRoute } from './oauth/token-route.js';
 import { userinfoRoute } from './oauth/userinfo-route.js';
 import type { EmulatorState } from './state.js';
 import type { Traffic } from './traffic.js';
+import { webRoutes } from './web/routes.js';
 
 export interface EmulatorAppDependencies {
   readonly state: EmulatorState;
   readonly traffic: Traffic;
   readonly logger: Logger;
   readonly controlApi: boolean;
+  /** Called after every answer: something may have changed (what saves the state file). */
+  readonly afterRequest?: () => void;
 }
 
-export function createEmulatorApp({ state, traffic, logger, controlApi }: EmulatorAppDependencies): Express {
+export function createEmulatorApp({
+  state,
+  traffic,
+  logger,
+  controlApi,
+  afterRequest,
+}: EmulatorAppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   // Logs the path only: codes, states and tokens travel in query strings and bodies.
   app.use(requestLog(logger));
+  if (afterRequest)
+    app.use((_request, response, next) => {
+      response.on('finish', afterRequest);
+      next();
+    });
   if (controlApi) app.use(CONTROL_PREFIX, controlRoutes(state, traffic));
   app.use(authRoute(state, traffic));
   app.use(tokenRoute(state, traffic));
   app.use(revokeRoute(state, traffic));
   app.use(userinfoRoute(state, traffic));
   app.use(CALENDAR_PREFIX, calendarRoutes(state, traffic));
+  // The root page for people (web/): like the control API, it can change everything, so it goes with it.
+  if (controlApi) app.use(webRoutes(state));
   app.use((_request, response) => {
     response.status(404).json({ error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } });
   });

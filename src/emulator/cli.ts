@@ -9,13 +9,16 @@ import { startEmulator } from './server.js';
 import type { Client } from './state.js';
 
 export const EMULATOR_USAGE = `usage: tryton-google emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI ...]
-                             [--access-token-ttl SECONDS] [--code-ttl SECONDS]
+                             [--access-token-ttl SECONDS] [--code-ttl SECONDS] [--state PATH]
 
   --port N                 port to listen on (default 0: any free port, printed on start)
   --host H                 address to bind (default 127.0.0.1; the control API is unauthenticated)
   --client ID:SECRET:URI   register an OAuth client (repeatable; the URI may contain ':')
   --access-token-ttl S     access-token lifetime in seconds (default 3599)
   --code-ttl S             authorization-code lifetime in seconds (default 600)
+  --state PATH             keep the state (clients, grants, tokens, calendars, events) in this JSON file
+                           across restarts: loaded at start, saved after changes (mode 0600: it holds
+                           tokens); default: memory only
 `;
 
 /** A bad command line; a TypeError with a `code`, like parseArgs's own errors, so callers treat both alike. */
@@ -36,6 +39,7 @@ export async function runEmulatorCommand(args: string[], env: NodeJS.ProcessEnv)
       client: { type: 'string', multiple: true },
       'access-token-ttl': { type: 'string' },
       'code-ttl': { type: 'string' },
+      state: { type: 'string' },
     },
   });
   const logger = createLogger(env.LOG_LEVEL ?? 'info');
@@ -45,9 +49,13 @@ export async function runEmulatorCommand(args: string[], env: NodeJS.ProcessEnv)
     clients: mergeClients((values.client ?? []).map(parseClient)),
     accessTokenTtlSeconds: integer('--access-token-ttl', values['access-token-ttl'] ?? '3599', 1, 86_400),
     codeTtlSeconds: integer('--code-ttl', values['code-ttl'] ?? '600', 1, 86_400),
+    ...(values.state === undefined ? {} : { statePath: values.state }),
     logger,
   });
-  logger.info({ url: emulator.url, clients: (values.client ?? []).length }, 'emulator listening');
+  logger.info(
+    { url: emulator.url, clients: (values.client ?? []).length, state: values.state ?? null },
+    'emulator listening',
+  );
   closeOnSignals(() => emulator.close(), logger);
 }
 

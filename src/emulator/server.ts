@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../log.js';
 import { createEmulatorApp } from './app.js';
+import { readStateFile, restore, StateSaver } from './persistence.js';
 import { AUTH_PATH } from './oauth/auth-route.js';
 import { type Client, EmulatorState } from './state.js';
 import { Traffic } from './traffic.js';
@@ -30,8 +31,16 @@ export interface EmulatorOptions {
   readonly logger?: Logger;
   /** Milliseconds since the epoch; tests inject a clock they can move. Default Date.now. */
   readonly now?: () => number;
-  /** Mount the `/__emulator/` control API. Default true. */
+  /** Mount the `/__emulator/` control API and the web page at `/`. Default true. */
   readonly controlApi?: boolean;
+  /**
+   * A JSON state file: loaded at start (absent: empty state; unreadable or not a state: StateFileError),
+   * then saved after changes, debounced, atomically and with mode 0600. Default none: memory only.
+   * Clients given in `clients` are registered over the loaded ones.
+   */
+  readonly statePath?: string;
+  /** Debounce of state-file writes in milliseconds. Default 100. */
+  readonly stateSaveDelayMs?: number;
 }
 
 export interface RunningEmulator {
@@ -41,6 +50,8 @@ export interface RunningEmulator {
   /** Direct access for in-process tests; the control API does the same over HTTP. */
   readonly state: EmulatorState;
   readonly traffic: Traffic;
+  /** Saves the state file now if there is one (changes made directly on `state` are not seen otherwise). */
+  save(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,9 +74,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     codeTtlSeconds: options.codeTtlSeconds ?? 600,
     authorizationRequestTtlSeconds: options.authorizationRequestTtlSeconds ?? 3600,
   });
+  let saver: StateSaver | undefined;
+  if (options.statePath !== undefined) {
+    const file = await readStateFile(options.statePath);
+    if (file) restore(state, file);
+    saver = new StateSaver(options.statePath, state, logger, options.stateSaveDelayMs);
+    if (file) saver.markSaved();
+  }
   for (const client of options.clients ?? []) state.registerClient(client);
+  if (saver) await saver.flush();
   const traffic = new Traffic();
-  const app = createEmulatorApp({ state, traffic, logger, controlApi: options.controlApi ?? true });
+  const app = createEmulatorApp({
+    state,
+    traffic,
+    logger,
+    controlApi: options.controlApi ?? true,
+    ...(saver ? { afterRequest: () => saver.changed() } : {}),
+  });
 
   const server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await Promise.race([
@@ -83,10 +108,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(timer);
+      await saver?.flush();
     })();
     return closing;
   };
-  return { url, server, state, traffic, close };
+  const save = async () => {
+    await saver?.flush();
+  };
+  return { url, server, state, traffic, save, close };
 }
 
 export function emulatorEndpoints(url: string): EmulatorEndpoints {

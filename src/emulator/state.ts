@@ -1,7 +1,7 @@
 /**
  * Everything the emulated Google remembers about OAuth: registered clients, consent requests waiting for
- * a decision, authorization codes, grants and tokens. In memory on purpose: the emulator is a test double
- * of one process, and tests reset it between cases. Protocol rules live in the routes; this module only
+ * a decision, authorization codes, grants and tokens. In memory; `toJSON`/`load` let persistence.ts keep
+ * it in a state file across restarts when asked (`--state`), and tests reset it between cases. Protocol rules live in the routes; this module only
  * stores, looks up and forgets, with time taken from an injectable clock so tests can move it.
  */
 import { CalendarStore } from './calendar/store.js';
@@ -66,6 +66,25 @@ export interface GrantSelector {
   readonly email?: string | undefined;
 }
 
+export interface Grant {
+  readonly clientId: string;
+  readonly email: string;
+  readonly scopes: readonly string[];
+  /** When the user last consented (ms since the epoch). */
+  readonly grantedAt: number;
+}
+
+/** The OAuth part of the state as plain JSON: what a state file holds next to the calendars. */
+export interface OAuthData {
+  clients: Client[];
+  requests: AuthorizationRequest[];
+  codes: AuthorizationCode[];
+  refreshTokens: RefreshToken[];
+  accessTokens: AccessToken[];
+  grants: Grant[];
+  accounts: string[];
+}
+
 export interface StateOptions {
   readonly now: () => number;
   readonly accessTokenTtlSeconds: number;
@@ -81,7 +100,7 @@ export class EmulatorState {
   private readonly refreshTokens = new Map<string, RefreshToken>();
   private readonly accessTokens = new Map<string, AccessToken>();
   /** Scopes granted per client and user: what `include_granted_scopes=true` adds to a new consent. */
-  private readonly grants = new Map<string, Set<string>>();
+  private readonly grants = new Map<string, { scopes: Set<string>; at: number }>();
   private readonly accounts = new Set<string>();
   /** Calendars and events of every account (calendar/store.ts); reset with the rest. */
   readonly calendar: CalendarStore;
@@ -131,9 +150,9 @@ export class EmulatorState {
   issueCode(request: AuthorizationRequest, email: string, scopes: readonly string[]): AuthorizationCode {
     this.accounts.add(email);
     const key = grantKey(request.clientId, email);
-    const granted = this.grants.get(key) ?? new Set<string>();
+    const granted = this.grants.get(key)?.scopes ?? new Set<string>();
     for (const scope of scopes) granted.add(scope);
-    this.grants.set(key, granted);
+    this.grants.set(key, { scopes: granted, at: this.now() });
     const code: AuthorizationCode = {
       code: randomToken(TOKEN_PREFIX.code),
       clientId: request.clientId,
@@ -195,6 +214,48 @@ export class EmulatorState {
     return this.deleteTokens((token) => token.origin === origin);
   }
 
+  /** Every grant (client, user, scopes, when last consented), oldest consent first. */
+  listGrants(): Grant[] {
+    return [...this.grants]
+      .map(([key, grant]) => {
+        const [clientId = '', email = ''] = key.split('\n');
+        return { clientId, email, scopes: [...grant.scopes], grantedAt: grant.at };
+      })
+      .sort((a, b) => a.grantedAt - b.grantedAt);
+  }
+
+  /** Everything remembered, as plain JSON (see persistence.ts); `load` takes it back. */
+  toJSON(): OAuthData {
+    return structuredClone({
+      clients: this.listClients(),
+      requests: [...this.requests.values()],
+      codes: [...this.codes.values()],
+      refreshTokens: [...this.refreshTokens.values()],
+      accessTokens: [...this.accessTokens.values()],
+      grants: this.listGrants(),
+      accounts: this.knownAccounts(),
+    });
+  }
+
+  /** Replaces everything OAuth remembers with `data` (calendars are loaded separately). */
+  load(data: OAuthData): void {
+    const copy = structuredClone(data);
+    this.clients.clear();
+    for (const client of copy.clients) this.registerClient(client);
+    fill(this.requests, copy.requests, (request) => request.id);
+    fill(this.codes, copy.codes, (code) => code.code);
+    fill(this.refreshTokens, copy.refreshTokens, (token) => token.token);
+    fill(this.accessTokens, copy.accessTokens, (token) => token.token);
+    this.grants.clear();
+    for (const grant of copy.grants)
+      this.grants.set(grantKey(grant.clientId, grant.email), {
+        scopes: new Set(grant.scopes),
+        at: grant.grantedAt,
+      });
+    this.accounts.clear();
+    for (const account of copy.accounts) this.accounts.add(account);
+  }
+
   /** Revokes whole grants, as Google does for any revoke: all tokens of the client and user, and the consent. */
   revokeGrants(selector: GrantSelector): number {
     for (const key of [...this.grants.keys()]) {
@@ -235,6 +296,11 @@ export class EmulatorState {
     }
     return count;
   }
+}
+
+function fill<T>(map: Map<string, T>, values: readonly T[], key: (value: T) => string): void {
+  map.clear();
+  for (const value of values) map.set(key(value), value);
 }
 
 function grantKey(clientId: string, email: string): string {

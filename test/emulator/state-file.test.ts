@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readStateFile, StateFileError } from '../../src/emulator/persistence.js';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import { authorize, CALENDAR, CLIENT, refresh, start, userinfo } from './oauth-helpers.js';
+
+const EMAIL = 'persist@example.com';
+let dir: string;
+let path: string;
+const running: RunningEmulator[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'emulator-state-'));
+  path = join(dir, 'state.json');
+});
+afterEach(async () => {
+  for (const emulator of running.splice(0)) await emulator.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function boot(options: Parameters<typeof start>[0] = {}): Promise<RunningEmulator> {
+  const emulator = await start({ statePath: path, stateSaveDelayMs: 20, ...options });
+  running.push(emulator);
+  return emulator;
+}
+
+async function stop(emulator: RunningEmulator): Promise<void> {
+  running.splice(running.indexOf(emulator), 1);
+  await emulator.close();
+}
+
+async function api(base: string, token: string, method: string, path: string, body?: unknown) {
+  const answer = await fetch(`${base}/calendar/v3${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: answer.status, body: (await answer.json()) as any };
+}
+
+describe('--state: the emulator keeps its state across restarts', () => {
+  it('keeps tokens, grants, calendars, events and sync tokens usable after a restart', async () => {
+    const first = await boot();
+    const tokens = await authorize(first.url, { login_hint: EMAIL, scope: `openid email ${CALENDAR}` });
+    const created = await api(first.url, tokens.access_token, 'POST', '/calendars/primary/events', {
+      summary: 'Before the restart',
+      start: { dateTime: '2026-03-02T09:00:00', timeZone: 'Europe/Brussels' },
+      end: { dateTime: '2026-03-02T10:00:00', timeZone: 'Europe/Brussels' },
+    });
+    expect(created.status).toBe(200);
+    const listed = await api(first.url, tokens.access_token, 'GET', '/calendars/primary/events');
+    const syncToken = listed.body.nextSyncToken as string;
+    await stop(first);
+
+    const mode = (await stat(path)).mode & 0o777;
+    expect(mode).toBe(0o600);
+    const saved = await readFile(path, 'utf8');
+    expect(saved).toContain(tokens.access_token);
+
+    const second = await boot({ port: 0 });
+    // The access token issued before still works, and so does the refresh token.
+    expect((await userinfo(second.url, tokens.access_token)).body.email).toBe(EMAIL);
+    const refreshed = await refresh(second.url, tokens.refresh_token ?? '');
+    expect(refreshed.status).toBe(200);
+    const event = await api(
+      second.url,
+      tokens.access_token,
+      'GET',
+      `/calendars/primary/events/${created.body.id}`,
+    );
+    expect(event.status).toBe(200);
+    expect(event.body).toMatchObject({ summary: 'Before the restart', etag: created.body.etag });
+    expect(event.body.start).toEqual({ dateTime: '2026-03-02T08:00:00Z', timeZone: 'Europe/Brussels' });
+    // The sync token minted before the restart is still valid: nothing changed, then one change.
+    const quiet = await api(
+      second.url,
+      tokens.access_token,
+      'GET',
+      `/calendars/primary/events?syncToken=${encodeURIComponent(syncToken)}`,
+    );
+    expect(quiet.status).toBe(200);
+    expect(quiet.body.items).toEqual([]);
+    await api(second.url, tokens.access_token, 'PATCH', `/calendars/primary/events/${created.body.id}`, {
+      summary: 'After the restart',
+    });
+    const changes = await api(
+      second.url,
+      tokens.access_token,
+      'GET',
+      `/calendars/primary/events?syncToken=${encodeURIComponent(syncToken)}`,
+    );
+    expect(changes.body.items.map((item: any) => item.summary)).toEqual(['After the restart']);
+    expect(second.state.listGrants()).toEqual([
+      expect.objectContaining({ clientId: CLIENT.clientId, email: EMAIL }),
+    ]);
+  });
+
+  it('saves changes made while running, debounced, without waiting for close', async () => {
+    const emulator = await boot();
+    await authorize(emulator.url, { login_hint: EMAIL });
+    await expect
+      .poll(async () => (await readStateFile(path))?.oauth.refreshTokens.length, { timeout: 2_000 })
+      .toBe(1);
+    const revoked = await fetch(`${emulator.url}/__emulator/grants/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: EMAIL }),
+    });
+    expect(revoked.status).toBe(200);
+    await expect
+      .poll(async () => (await readStateFile(path))?.oauth.refreshTokens.length, { timeout: 2_000 })
+      .toBe(0);
+  });
+
+  it('starts empty when the file does not exist yet, and keeps clients given at start over loaded ones', async () => {
+    const first = await boot();
+    expect((await readStateFile(path))?.oauth.clients.map((client) => client.clientId)).toEqual([
+      CLIENT.clientId,
+    ]);
+    await fetch(`${first.url}/__emulator/clients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'added', client_secret: 's', redirect_uris: ['http://x/cb'] }),
+    });
+    await stop(first);
+    const second = await boot();
+    expect(second.state.client('added')).toBeDefined();
+    expect(second.state.client(CLIENT.clientId)).toBeDefined();
+  });
+
+  it('without --state keeps everything in memory only', async () => {
+    const emulator = await start();
+    running.push(emulator);
+    await authorize(emulator.url, { login_hint: EMAIL });
+    await emulator.save();
+    await stop(emulator);
+    await expect(stat(path)).rejects.toThrow();
+  });
+
+  it.each([
+    ['not JSON', '{"version": 1, "oauth": '],
+    ['another document', '{"hello": "world"}'],
+    ['a newer version', JSON.stringify({ version: 2 })],
+    ['a broken calendar', null],
+  ])('refuses to start on a state file that is %s', async (_name, content) => {
+    let text = content;
+    if (text === null) {
+      const emulator = await boot();
+      await emulator.save();
+      await stop(emulator);
+      const state = JSON.parse(await readFile(path, 'utf8'));
+      state.calendar.events = { nowhere: { x: { id: 'x' } } };
+      state.calendar.calendars = { broken: { id: 'broken', owner: 'a', timeZone: 'UTC', tokenEpoch: 0 } };
+      text = JSON.stringify(state);
+    }
+    await writeFile(path, text);
+    await expect(start({ statePath: path })).rejects.toThrow(StateFileError);
+    await expect(start({ statePath: path })).rejects.toThrow(path);
+    // The file is left as it was: no silent reset.
+    expect(await readFile(path, 'utf8')).toBe(text);
+  });
+
+  it('refuses an unreadable path (a directory)', async () => {
+    await expect(start({ statePath: dir })).rejects.toThrow(/cannot be read/);
+  });
+
+  it('tryton-google emulator --state: a corrupt file stops the command with a clear message', async () => {
+    await writeFile(path, 'garbage');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'run-cli.ts'), '--state', path],
+      { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, LOG_LEVEL: 'silent' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`emulator state file ${path}: is not JSON`);
+  });
+});
