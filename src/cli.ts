@@ -4,6 +4,7 @@
  *   migrate [--database NAME]  apply migrations to NAME (repeatable) or to every SIDECAR_DATABASES entry
  *   rotate-keys [--database NAME]  re-encrypt every token under the current key
  *   emulator --port N          the offline Google (src/emulator)
+ *   doctor [--json]            check the configuration, databases, keys, Google and trytond (src/doctor)
  */
 import { parseArgs } from 'node:util';
 import type { Db } from './db/handle.js';
@@ -24,7 +25,18 @@ commands:
                               databases chosen as for migrate
   emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI]...
                               run the offline Google emulator (OAuth2; for tests and development)
-  help                        show this text
+  doctor [--database NAME]... [--trytond-config PATH] [--json]
+                              check the configuration, databases, encryption keys, redirect URIs,
+                              Google's endpoints and trytond's way to the sidecar; print the fixes
+  help                        show this text (also: <command> --help)
+
+environment (see README.md, Configuration):
+  DATABASE_URI             PostgreSQL server, e.g. postgresql://tryton:PASSWORD@localhost:5432/
+  SIDECAR_API_KEY          key trytond sends (its sidecar_api_key), e.g. $(openssl rand -hex 32)
+  SIDECAR_PUBLIC_URL       where browsers reach the sidecar, e.g. https://tryton.example.com/google-sidecar
+  SIDECAR_ENCRYPTION_KEYS  base64 keys of 32 bytes, current first, e.g. $(openssl rand -base64 32)
+  SIDECAR_DATABASES        optional allow-list of databases (comma-separated)
+  migrate needs only DATABASE_URI; serve, rotate-keys and doctor need the four above.
 `;
 
 async function serve(): Promise<void> {
@@ -62,6 +74,12 @@ async function eachDatabase(
 }
 
 async function migrate(args: string[]): Promise<void> {
+  if (!process.env.DATABASE_URI) {
+    throw new ConfigError([
+      "DATABASE_URI: is required: the PostgreSQL server holding the databases, as trytond's [database] uri; for example\n" +
+        '      DATABASE_URI=postgresql://tryton:PASSWORD@localhost:5432/ tryton-google migrate --database NAME',
+    ]);
+  }
   const config = loadConfig(process.env, 'database');
   const logger = createLogger(config.logLevel);
   const { migrateLatest } = await import('./db/migrate.js');
@@ -87,8 +105,18 @@ async function rotate(args: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
+/** `<command> --help`: the command's own usage where it has one, else the general one. */
+async function help(command: string | undefined): Promise<void> {
+  if (command === 'emulator') process.stdout.write((await import('./emulator/cli.js')).EMULATOR_USAGE);
+  else if (command === 'doctor') process.stdout.write((await import('./doctor/doctor.js')).DOCTOR_USAGE);
+  else if (['serve', 'migrate', 'rotate-keys', 'help', '--help', '-h'].includes(command ?? ''))
+    process.stdout.write(USAGE);
+  else throw new UsageError(`unknown command "${command}"`);
+}
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) return help(command);
   switch (command) {
     case 'serve':
       return serve();
@@ -98,6 +126,9 @@ async function run(argv: string[]): Promise<void> {
       return rotate(rest);
     case 'emulator':
       return (await import('./emulator/cli.js')).runEmulatorCommand(rest, process.env);
+    case 'doctor':
+      process.exitCode = await (await import('./doctor/doctor.js')).runDoctor(rest, process.env);
+      return;
     case 'help':
     case '--help':
     case '-h':
