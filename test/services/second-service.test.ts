@@ -36,7 +36,7 @@ class CalendarCountService extends GoogleService<void, { calendars: number }> {
     this.outcomes.push('ok');
   }
 
-  protected override async recordFailure(_ref: CredentialRef, _input: void, error: SidecarError) {
+  protected override async recordFailure(_ref: CredentialRef, _input: undefined, error: SidecarError) {
     this.outcomes.push(error.type);
   }
 }

@@ -14,7 +14,7 @@ export function discoverMethod(methods: () => readonly RpcMethod[], version: str
   });
 }
 
-function openRpcDocument(methods: readonly RpcMethod[], version: string) {
+export function openRpcDocument(methods: readonly RpcMethod[], version: string) {
   return {
     openrpc: '1.3.2',
     info: {
