@@ -7,19 +7,25 @@
  *   3. cold-start.ts          spawn -> /readyz, idle and loaded RSS, import costs, startup profile
  *   4. refresh-storm.ts       two replicas, 100 expired credentials, 10,000 callers, token endpoint +200 ms
  *   5. valid-token-profile.ts CPU per request on the valid-token path, by package
+ *   6. calendar-sync.ts       the calendar pull: 10,000-event import vs raw INSERT, idle sync, 50 calendars
+ *                             at +100 ms vs the quota bound (a Tryton database of its own, its own emulator)
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS, BENCH_SOURCE=head|worktree,
- * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS; logs and profiles land in .cache/bench/.
+ * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar (section 6 alone), BENCH_CAL_* (see
+ * calendar-sync.ts); logs and profiles land in .cache/bench/.
  */
+import { calendarSync } from './calendar-sync.js';
 import { coldStart } from './cold-start.js';
 import { echoCeiling } from './echo-ceiling.js';
 import { refreshStorm } from './refresh-storm.js';
-import { buildSidecar } from './support/build.js';
+import { type Build, buildSidecar } from './support/build.js';
 import { CONNECTIONS, DURATION } from './support/load.js';
 import { createDatabase, dropDatabase, type Emulator, startEmulator } from './support/stack.js';
 import { validToken, validTokenRequest } from './valid-token.js';
 import { validTokenProfile } from './valid-token-profile.js';
 
 const STORM_CREDENTIALS = Number(process.env.BENCH_STORM_CREDENTIALS ?? 100);
+/** `calendar`: only section 6. */
+const ONLY = process.env.BENCH_ONLY;
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -28,6 +34,13 @@ async function main(): Promise<void> {
     `bench: ${build.source}; node ${process.version}; autocannon ${CONNECTIONS} connections x ${DURATION} s ` +
       `per figure; figures are printed, never asserted`,
   );
+  if (ONLY !== 'calendar') await tokenPath(build);
+  await calendarSync(build);
+  console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** Sections 1 to 5. */
+async function tokenPath(build: Build): Promise<void> {
   const database = await createDatabase(build);
   let emulator: Emulator | undefined;
   try {
@@ -42,7 +55,6 @@ async function main(): Promise<void> {
     await emulator?.stop();
     await dropDatabase(database);
   }
-  console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 await main();

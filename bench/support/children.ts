@@ -117,6 +117,13 @@ export function rssMiB(pid: number): number {
   return kib === undefined ? Number.NaN : Number(kib) / 1024;
 }
 
+/** CPU time (user + system) the process used so far, ms (from /proc, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function tail(file: string): string {
   const size = statSync(file).size;
   const text = readFileSync(file, 'utf8');
