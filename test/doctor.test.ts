@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { keysOpen } from '../src/credentials/key-check.js';
 import { TokenCipher } from '../src/crypto/token-cipher.js';
 import { migrateLatest } from '../src/db/migrate.js';
+import { parseSection, readTrytondOptions } from '../src/doctor/trytond-config.js';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../src/emulator/server.js';
 import { API_KEY, sidecarEnv } from './support/env.js';
 import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './support/postgres.js';
@@ -325,6 +326,46 @@ describe('tryton-google doctor', () => {
     // TRYTOND_CONFIG works as --trytond-config does.
     const fromEnv = await doctor(['--database', standalone], env({ TRYTOND_CONFIG: config }));
     expect(where(fromEnv.problems)).toEqual(['trytond sidecar_url', 'trytond sidecar_api_key']);
+  });
+});
+
+describe("doctor's reading of trytond's configuration", () => {
+  it('reads [google_integration] as ConfigParser does, environment variables overriding the files', () => {
+    const text = [
+      '# comment',
+      '[database]',
+      'uri = postgresql://elsewhere/',
+      '[google_integration]',
+      'Sidecar_URL: http://sidecar:8765',
+      '; another comment',
+      'sidecar_api_key = first',
+      '  continued',
+      '[web]',
+      'sidecar_url = http://wrong/',
+    ].join('\n');
+    expect(Object.fromEntries(parseSection(text, 'google_integration'))).toEqual({
+      sidecar_url: 'http://sidecar:8765',
+      sidecar_api_key: 'first\ncontinued',
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'gi-doctor-')), 'trytond.conf');
+    writeFileSync(file, '[google_integration]\nsidecar_url = http://a/\nsidecar_api_key = from-file\n');
+    const options = readTrytondOptions(file, { TRYTOND_GOOGLE_INTEGRATION__SIDECAR_API_KEY: 'from-env' });
+    expect(options).toEqual({
+      files: [file],
+      sidecarUrl: 'http://a/',
+      sidecarApiKey: 'from-env',
+      sidecarPublicUrl: undefined,
+    });
+  });
+
+  it('says so when the file cannot be read', async () => {
+    const result = await doctor(
+      ['--database', standalone, '--trytond-config', '/nonexistent/trytond.conf'],
+      env(),
+    );
+    expect(result.code).toBe(1);
+    expect(where(result.problems)).toEqual(['trytond']);
+    expect(result.problems[0]?.message).toContain('ENOENT');
   });
 });
 
