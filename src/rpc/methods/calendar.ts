@@ -5,18 +5,7 @@ import type { CalendarInput, CalendarOutput } from '../../services/calendar/cale
 import type { RpcContext } from '../context.js';
 import { defineMethod } from '../method.js';
 import { credentialId, credentialParams } from '../params.js';
-
-const ERRORS = [
-  'database_not_served',
-  'database_unavailable',
-  'credential_not_found',
-  'not_authorized',
-  'authorization_expired',
-  'scope_not_granted',
-  'google_unavailable',
-  'google_rejected',
-  'tokens_unreadable',
-];
+import { ACCESS_TOKEN_ERRORS } from './credentials.js';
 
 async function runCalendar(
   params: { database: string; credential_id: number },
@@ -47,7 +36,7 @@ export const calendarListCalendars = defineMethod({
       }),
     ),
   }),
-  errors: ERRORS,
+  errors: ACCESS_TOKEN_ERRORS,
   handler: (params, context) => runCalendar(params, context, { kind: 'list' }),
 });
 
@@ -65,7 +54,7 @@ export const calendarSync = defineMethod({
     pushed: z.number(),
     conflicts: z.number(),
   }),
-  errors: ERRORS,
+  errors: ACCESS_TOKEN_ERRORS,
   handler: (params, context) =>
     runCalendar(params, context, {
       kind: 'sync',

@@ -18,6 +18,17 @@ import {
 
 const COMMON_ERRORS = ['database_not_served', 'database_unavailable', 'credential_not_found'];
 
+/** What getting a valid token may answer: every method that calls Google for a credential shares it. */
+export const ACCESS_TOKEN_ERRORS = [
+  ...COMMON_ERRORS,
+  'not_authorized',
+  'authorization_expired',
+  'scope_not_granted',
+  'google_unavailable',
+  'google_rejected',
+  'tokens_unreadable',
+];
+
 /** The credential the params name, in the database they name (refused unless served). */
 async function credentialOf(
   params: { database: string; credential_id: number },
@@ -59,15 +70,7 @@ export const credentialsGetAccessToken = defineMethod({
       .describe('Scopes the caller will use; refused with scope_not_granted when not granted'),
   }),
   result: accessTokenResult,
-  errors: [
-    ...COMMON_ERRORS,
-    'not_authorized',
-    'authorization_expired',
-    'scope_not_granted',
-    'google_unavailable',
-    'google_rejected',
-    'tokens_unreadable',
-  ],
+  errors: ACCESS_TOKEN_ERRORS,
   handler: async (params, context) =>
     getAccessToken(context.credentials, await credentialOf(params, context), {
       minValidity: params.min_validity,
