@@ -216,10 +216,10 @@ export class StateSaver {
 
   private async save(): Promise<void> {
     while (this.writing) await this.writing;
-    const { savedAt: _savedAt, ...content } = snapshot(this.state);
-    const comparable = JSON.stringify(content);
+    const file = snapshot(this.state);
+    const comparable = comparableContent(file);
     if (comparable === this.lastWritten) return;
-    this.writing = writeAtomically(this.path, `${JSON.stringify(snapshot(this.state), null, 1)}\n`)
+    this.writing = writeAtomically(this.path, `${JSON.stringify(file, null, 1)}\n`)
       .then(() => {
         this.lastWritten = comparable;
       })
@@ -234,7 +234,11 @@ export class StateSaver {
 
   /** What is on disk now: after a load, so an unchanged state is not rewritten at once. */
   markSaved(): void {
-    const { savedAt: _savedAt, ...content } = snapshot(this.state);
-    this.lastWritten = JSON.stringify(content);
+    this.lastWritten = comparableContent(snapshot(this.state));
   }
+}
+
+/** The file's content but for the time it was saved: what tells whether there is anything to write. */
+function comparableContent(file: StateFile): string {
+  return JSON.stringify([file.oauth, file.calendar]);
 }

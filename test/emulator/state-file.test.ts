@@ -119,6 +119,32 @@ describe('--state: the emulator keeps its state across restarts', () => {
       .toBe(0);
   });
 
+  it('saves events made through the web page, and they are there after a restart', async () => {
+    const first = await boot();
+    const added = await fetch(`${first.url}/ui/accounts`, {
+      method: 'POST',
+      body: new URLSearchParams({ email: EMAIL }),
+      redirect: 'manual',
+    });
+    expect(added.status).toBe(303);
+    const created = await fetch(`${first.url}/ui/calendars/${encodeURIComponent(EMAIL)}/events`, {
+      method: 'POST',
+      body: new URLSearchParams({ summary: 'Made on the page', allDay: 'on', startDate: '2026-07-01' }),
+      redirect: 'manual',
+    });
+    expect(created.status).toBe(303);
+    await expect
+      .poll(async () => JSON.stringify((await readStateFile(path))?.calendar.events ?? {}), {
+        timeout: 2_000,
+      })
+      .toContain('Made on the page');
+    await stop(first);
+    const second = await boot();
+    const page = await (await fetch(`${second.url}/`)).text();
+    expect(page).toContain('Made on the page');
+    expect(page).toContain('2026-07-01 (all day)');
+  });
+
   it('starts empty when the file does not exist yet, and keeps clients given at start over loaded ones', async () => {
     const first = await boot();
     expect((await readStateFile(path))?.oauth.clients.map((client) => client.clientId)).toEqual([

@@ -87,7 +87,7 @@ export class CalendarStore {
     this.data = emptyData();
   }
 
-  /** The whole state as plain JSON (what a later task persists). */
+  /** The whole state as plain JSON (what the state file holds, persistence.ts). */
   toJSON(): CalendarData {
     return structuredClone(this.data);
   }
