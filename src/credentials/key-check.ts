@@ -11,14 +11,18 @@ import { keyCheckMarker, replaceKeyCheckMarker } from '../db/key-check-repositor
 const CONTEXT = { column: 'key_check', id: 0 } as const;
 const PLAINTEXT = 'tryton-google key check';
 
-export async function keysOpen(cipher: TokenCipher, db: Db): Promise<boolean> {
-  const stored = await keyCheckMarker(db, cipher.seal(PLAINTEXT, CONTEXT));
+/** Whether `cipher` opens a stored marker (read-only: `tryton-google doctor` writes nothing). */
+export function markerOpens(cipher: TokenCipher, marker: string): boolean {
   try {
-    return cipher.open(stored, CONTEXT) === PLAINTEXT;
+    return cipher.open(marker, CONTEXT) === PLAINTEXT;
   } catch (error) {
     if (error instanceof DecryptionError) return false;
     throw error;
   }
+}
+
+export async function keysOpen(cipher: TokenCipher, db: Db): Promise<boolean> {
+  return markerOpens(cipher, await keyCheckMarker(db, cipher.seal(PLAINTEXT, CONTEXT)));
 }
 
 /** After a rotation: the marker under the current key, so dropping old keys keeps it readable. */

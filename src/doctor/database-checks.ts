@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { MIGRATIONS } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import { DecryptionError, type TokenCipher } from '../crypto/token-cipher.js';
+import { markerOpens } from '../credentials/key-check.js';
 import { inspectDatabase, listDatabases } from '../db/catalog-repository.js';
 import {
   appliedMigrations,
@@ -19,8 +20,6 @@ import { createKnex } from '../db/pools.js';
 import { type Finding, ok, problem, skipped } from './report.js';
 
 // As src/credentials/key-check.ts seals its marker.
-const KEY_CHECK_CONTEXT = { column: 'key_check', id: 0 } as const;
-const KEY_CHECK_PLAINTEXT = 'tryton-google key check';
 const SEALED_COLUMNS = ['access_token', 'refresh_token', 'code_verifier'] as const;
 const TOKEN_SAMPLE = 200;
 const KEY_ID_HOWTO =
@@ -192,18 +191,14 @@ async function checkKeyMarker(
     return ok('keys', database, 'no key_check marker yet: the first sidecar serving the database seals it');
   }
   const keyId = sealedKeyId(marker);
-  try {
-    if (cipher.open(marker, KEY_CHECK_CONTEXT) === KEY_CHECK_PLAINTEXT) {
-      return cipher.isCurrent(marker)
-        ? ok('keys', database, `the key_check marker opens (key ${keyId}, the current one)`)
-        : ok(
-            'keys',
-            database,
-            `the key_check marker opens (key ${keyId}, an older one; tryton-google rotate-keys re-seals under the current key)`,
-          );
-    }
-  } catch (error) {
-    if (!(error instanceof DecryptionError)) throw error;
+  if (markerOpens(cipher, marker)) {
+    return cipher.isCurrent(marker)
+      ? ok('keys', database, `the key_check marker opens (key ${keyId}, the current one)`)
+      : ok(
+          'keys',
+          database,
+          `the key_check marker opens (key ${keyId}, an older one; tryton-google rotate-keys re-seals under the current key)`,
+        );
   }
   return problem(
     'keys',
