@@ -1,12 +1,20 @@
-# The sidecar image. Build: docker build -t tryton-google .
+# The sidecar image (docs/deployment.md). Build: docker build -t tryton-google .
+# Runs `tryton-google serve` by default; any other subcommand works too, e.g.
+#   docker run --rm --env-file .env tryton-google migrate --database tryton
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+# `npm ci` builds dist/ (the package's prepare script); the dev dependencies go afterwards.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev && npm cache clean --force
+ENV NODE_ENV=production \
+    SIDECAR_HOST=0.0.0.0 \
+    SIDECAR_PORT=8765
 USER node
 EXPOSE 8765
+HEALTHCHECK --interval=10s --timeout=5s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.SIDECAR_PORT || 8765) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/tryton-google.js"]
 CMD ["serve"]
