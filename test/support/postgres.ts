@@ -2,7 +2,9 @@
  * Real PostgreSQL for tests: every test file gets its own database, cloned from a template
  * (CREATE DATABASE ... TEMPLATE) instead of being rebuilt, and dropped afterwards.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../src/db/migrate.js';
 import { createKnex } from '../../src/db/pools.js';
@@ -60,15 +62,42 @@ export async function markTemplate(name: string): Promise<void> {
 
 /** Builds the template holding only the sidecar's migrations (the standalone credentials table). */
 export async function buildStandaloneTemplate(): Promise<void> {
-  await dropDatabase(STANDALONE_TEMPLATE);
-  await createDatabase(STANDALONE_TEMPLATE);
-  const knex = connect(STANDALONE_TEMPLATE);
-  try {
-    await migrateLatest(knex);
-  } finally {
-    await knex.destroy();
-  }
-  await markTemplate(STANDALONE_TEMPLATE);
+  const hash = migrationsHash();
+  await withAdmin((admin) =>
+    // Several test runs may share the server: one builds, the others wait, and a template that is
+    // up to date is kept (dropping it would break the clones another run is making).
+    admin.transaction(async (lock) => {
+      await lock.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [STANDALONE_TEMPLATE]);
+      const found = await lock.raw(
+        `SELECT shobj_description(oid, 'pg_database') AS hash FROM pg_database WHERE datname = ?`,
+        [STANDALONE_TEMPLATE],
+      );
+      if (found.rows[0]?.hash === hash) return;
+      const building = `${STANDALONE_TEMPLATE}_building`;
+      await dropDatabase(building);
+      await createDatabase(building);
+      const knex = connect(building);
+      try {
+        await migrateLatest(knex);
+      } finally {
+        await knex.destroy();
+      }
+      await dropDatabase(STANDALONE_TEMPLATE);
+      await withAdmin(async (other) => {
+        await other.raw(`ALTER DATABASE "${building}" RENAME TO "${STANDALONE_TEMPLATE}"`);
+        await other.raw(`COMMENT ON DATABASE "${STANDALONE_TEMPLATE}" IS '${hash}'`);
+      });
+      await markTemplate(STANDALONE_TEMPLATE);
+    }),
+  );
+}
+
+/** The sidecar's migrations as they are now: the template is rebuilt when they change. */
+function migrationsHash(): string {
+  const folder = join(import.meta.dirname, '..', '..', 'migrations');
+  const digest = createHash('sha256');
+  for (const file of readdirSync(folder).sort()) digest.update(readFileSync(join(folder, file)));
+  return digest.digest('hex').slice(0, 16);
 }
 
 /** A fresh database cloned from `template`, dropped by the returned function. */
