@@ -47,7 +47,9 @@ async function login(): Promise<string> {
     { password: 'admin' },
     'en',
   ]);
-  const [userId, token] = result as [number, string];
+  const [userId, token, busUrl] = result as [number, string, string];
+  // trytond believes the proxy's X-Forwarded-* (num_proxies = 1): clients reach the bus through it.
+  expect(busUrl).toBe(`${stack.publicUrl}/`);
   return Buffer.from(`admin:${userId}:${token}`).toString('base64');
 }
 

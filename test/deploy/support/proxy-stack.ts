@@ -235,6 +235,9 @@ export async function startProxyStack(): Promise<ProxyStack> {
         '[database]',
         `uri = ${POSTGRES_URI}`,
         'list = False',
+        // The bus carries the sidecar's notifications to the Tryton client; its URL must be public.
+        '[bus]',
+        'allow_subscribe = True',
         '[web]',
         // One proxy in front: trytond takes the client's address and scheme from X-Forwarded-*.
         'num_proxies = 1',
