@@ -259,7 +259,8 @@ async function initialImport(
   const otherDiff = versionDiff(before, after, OTHER_TABLES);
   note(
     `    beside: ${otherDiff.written} written + ${otherDiff.removed} removed in ${OTHER_TABLES.join(', ')} ` +
-      `(the per-calendar sync lease); token refreshes: ${idleRefreshes}`,
+      '(a sync lease taken and deleted within the pull leaves no version to see); ' +
+      `token refreshes: ${idleRefreshes}`,
   );
   return { rawRowsPerSecond: rawRate };
 }
