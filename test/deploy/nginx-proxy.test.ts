@@ -1,8 +1,8 @@
 /**
  * deploy/nginx/tryton-google.conf.template with the real nginx in front of trytond (gunicorn) and the
  * sidecar: Tryton works through the proxy, Google's redirect comes back through it to the sidecar and
- * authorizes the credential, and the sidecar's private routes are refused by the proxy while the
- * sidecar still serves them directly.
+ * authorizes the credential, the notification reaches the user over trytond's bus through it, and the
+ * sidecar's private routes are refused by the proxy while the sidecar still serves them directly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consent } from '../support/consent.js';
@@ -102,6 +102,25 @@ describe('the sidecar behind the proxy', () => {
     expect(authorizationUrl.origin).toBe(stack.emulator.url);
     expect(authorizationUrl.searchParams.get('redirect_uri')).toBe(stack.redirectUri);
 
+    // The Tryton client listens on the bus, through the proxy (a long poll), for its notifications.
+    const userId = Number(Buffer.from(session, 'base64').toString().split(':')[1]);
+    const bus = request(`${stack.publicUrl}/${stack.database}/bus`, {
+      method: 'POST',
+      ca: stack.ca,
+      headers: { 'content-type': 'application/json', authorization: `Session ${session}` },
+      body: JSON.stringify({ channels: [`notification:${userId}`], last_message: null }),
+    });
+    // trytond starts listening to PostgreSQL on the first subscription: wait until it does.
+    for (let waited = 0; ; waited += 100) {
+      const listening = await stack.db.raw(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = ? AND query = 'LISTEN "bus"'`,
+        [stack.database],
+      );
+      if (listening.rows.length > 0) break;
+      if (waited > 20_000) throw new Error(`trytond does not listen to the bus\n${stack.logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
     const { redirect } = await consent(authorizationUrl.href, { email: 'proxy.owner@example.com' });
     expect(redirect.startsWith(`${stack.redirectUri}?`)).toBe(true);
     // The browser follows Google's redirect: to nginx, which hands it to the sidecar.
@@ -118,6 +137,14 @@ describe('the sidecar behind the proxy', () => {
       session,
     );
     expect(after[0]).toMatchObject({ state: 'authorized', account_email: 'proxy.owner@example.com' });
+
+    // The sidecar's notification reached the user who clicked Authorize, over the bus, through nginx.
+    const delivered = await bus;
+    expect(delivered.status, stack.logs()).toBe(200);
+    const message = JSON.parse(delivered.body) as { channel: string; message: { type: string } };
+    expect(message.channel).toBe(`notification:${userId}`);
+    expect(message.message.type).toBe('user-notification');
+    expect(JSON.stringify(message.message)).toContain('proxy.owner@example.com');
   });
 
   it('hands /google/callback (no database) to the sidecar', async () => {
