@@ -1,6 +1,6 @@
 # The sidecar image (docs/deployment.md). Build: docker build -t tryton-google .
 # Runs `tryton-google serve` by default; any other subcommand works too, e.g.
-#   docker run --rm --env-file .env tryton-google migrate --database tryton
+#   docker compose run --rm sidecar migrate --database tryton      (docs/deployment.md)
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
