@@ -178,6 +178,10 @@ describe('the web page at the root', () => {
     expect((await submit(action, fields, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await submit(action, fields, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await submit(action, fields, { origin: base })).status).toBe(303);
+    // What a browser sends with the page's own form.
+    expect((await submit(action, fields, { origin: base, 'sec-fetch-site': 'same-origin' })).status).toBe(
+      303,
+    );
 
     const bad = await submit(action, { summary: 'x', start: 'tomorrow' });
     expect(bad.status).toBe(400);

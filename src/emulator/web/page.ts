@@ -39,7 +39,8 @@ export function sendHtml(response: Response, status: number, title: string, body
       'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
       'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
+      // Not no-referrer: with it, browsers send `Origin: null` with the page's own forms.
+      'Referrer-Policy': 'same-origin',
       'Cache-Control': 'no-store',
     })
     .type('html')
