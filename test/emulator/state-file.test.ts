@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readStateFile, StateFileError } from '../../src/emulator/persistence.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { authorize, CALENDAR, CLIENT, refresh, start, userinfo } from './oauth-helpers.js';
+import { authorize, CALENDAR, CLIENT, REDIRECT_URI, refresh, start, userinfo } from './oauth-helpers.js';
 
 const EMAIL = 'persist@example.com';
 let dir: string;
@@ -197,6 +197,26 @@ describe('--state: the emulator keeps its state across restarts', () => {
     await expect(start({ statePath: dir })).rejects.toThrow(/cannot be read/);
   });
 
+  it('tryton-google emulator --state: SIGTERM writes what is pending, the next run takes it up', async () => {
+    const args = ['--state', path, '--client', `${CLIENT.clientId}:${CLIENT.clientSecret}:${REDIRECT_URI}`];
+    const first = await runCli(args);
+    let tokens: Awaited<ReturnType<typeof authorize>>;
+    try {
+      tokens = await authorize(first.url, { login_hint: EMAIL });
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect((await once(first.child, 'exit'))[0]).toBe(0);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const second = await runCli(args);
+    try {
+      expect((await userinfo(second.url, tokens.access_token)).body.email).toBe(EMAIL);
+    } finally {
+      second.child.kill('SIGTERM');
+      await once(second.child, 'exit');
+    }
+  });
+
   it('tryton-google emulator --state: a corrupt file stops the command with a clear message', async () => {
     await writeFile(path, 'garbage');
     const child = spawn(
@@ -213,3 +233,32 @@ describe('--state: the emulator keeps its state across restarts', () => {
     expect(stderr).toContain(`emulator state file ${path}: is not JSON`);
   });
 });
+
+/** Starts `tryton-google emulator` in a child process and waits for its "emulator listening" line. */
+async function runCli(args: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'run-cli.ts'), ...args],
+    {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`emulator did not start:\n${output}`)), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split('\n').find((text) => text.includes('"msg":"emulator listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(String(JSON.parse(line).url));
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  return { child, url };
+}
