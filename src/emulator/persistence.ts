@@ -4,7 +4,8 @@
  * document, read once at start and written after changes. Writes are debounced, one at a time, and atomic
  * (a temporary file in the same directory, fsync, rename) with mode 0600, since the file holds live tokens.
  * A file that cannot be read or does not hold a state is an error at start, never a silent reset; a file
- * that does not exist yet is an empty state, created on the first change.
+ * that does not exist yet is an empty state, written at start; a file that cannot be written is an
+ * error at start too.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
@@ -214,6 +215,20 @@ export class StateSaver {
     await this.save();
   }
 
+  /**
+   * The first write, at start: a state file that cannot be written is an error then (a missing directory,
+   * no permission), rather than a log line on every change.
+   */
+  async saveAtStart(): Promise<void> {
+    const file = snapshot(this.state);
+    try {
+      await writeAtomically(this.path, `${JSON.stringify(file, null, 1)}\n`);
+    } catch (error) {
+      throw new StateFileError(this.path, `cannot be written (${(error as Error).message})`);
+    }
+    this.lastWritten = comparableContent(file);
+  }
+
   private async save(): Promise<void> {
     while (this.writing) await this.writing;
     const file = snapshot(this.state);
@@ -230,11 +245,6 @@ export class StateSaver {
         this.writing = undefined;
       });
     await this.writing;
-  }
-
-  /** What is on disk now: after a load, so an unchanged state is not rewritten at once. */
-  markSaved(): void {
-    this.lastWritten = comparableContent(snapshot(this.state));
   }
 }
 

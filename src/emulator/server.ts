@@ -79,10 +79,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const file = await readStateFile(options.statePath);
     if (file) restore(state, file);
     saver = new StateSaver(options.statePath, state, logger, options.stateSaveDelayMs);
-    if (file) saver.markSaved();
   }
   for (const client of options.clients ?? []) state.registerClient(client);
-  if (saver) await saver.flush();
+  await saver?.saveAtStart();
   const traffic = new Traffic();
   const app = createEmulatorApp({
     state,

@@ -193,8 +193,11 @@ describe('--state: the emulator keeps its state across restarts', () => {
     expect(await readFile(path, 'utf8')).toBe(text);
   });
 
-  it('refuses an unreadable path (a directory)', async () => {
+  it('refuses an unreadable path (a directory) and one that cannot be written', async () => {
     await expect(start({ statePath: dir })).rejects.toThrow(/cannot be read/);
+    await expect(start({ statePath: join(dir, 'missing', 'state.json') })).rejects.toThrow(
+      /cannot be written/,
+    );
   });
 
   it('tryton-google emulator --state: SIGTERM writes what is pending, the next run takes it up', async () => {
