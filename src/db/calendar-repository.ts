@@ -150,7 +150,11 @@ export interface PageCounts {
   deleted: number;
 }
 
-/** Applies one page of Google's answer in one transaction: upserts, and deletions of cancelled events. */
+/**
+ * Applies one page of Google's answer in one transaction, with one statement per table whatever
+ * the page's size: events, their details and links upserted as sets, etags of unchanged events
+ * refreshed, cancelled events deleted. Unchanged events (same content hash) write nothing more.
+ */
 export async function applyEventPage(
   knex: Knex,
   calendarId: number,
@@ -160,38 +164,44 @@ export async function applyEventPage(
   const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
   if (upserts.length === 0 && cancelled.length === 0) return counts;
   return knex.transaction(async (trx) => {
-    const ids = upserts.map((write) => write.event.google_id);
     const links = new Map(
       (
         await trx(LINKS)
           .where({ calendar_id: calendarId })
-          .whereIn('google_id', ids)
-          .select<Array<{ google_id: string; event_id: number; etag: string | null; content_hash: string }>>(
+          .whereIn(
             'google_id',
-            'event_id',
+            upserts.map((write) => write.event.google_id),
+          )
+          .select<Array<{ google_id: string; etag: string | null; content_hash: string }>>(
+            'google_id',
             'etag',
             'content_hash',
           )
       ).map((link) => [link.google_id, link]),
     );
-    for (const write of upserts) {
+    const changed: EventWrite[] = [];
+    const etags: Array<[string, string | null]> = [];
+    // A page may list an event twice (an edit while paging): the last one counts.
+    for (const write of new Map(upserts.map((one) => [one.event.google_id, one])).values()) {
       const link = links.get(write.event.google_id);
-      if (link?.content_hash === write.hash) {
-        if (link.etag !== write.etag) {
-          await trx(LINKS)
-            .where({ calendar_id: calendarId, google_id: link.google_id })
-            .update({ etag: write.etag });
-        }
-        continue;
+      if (link?.content_hash !== write.hash) changed.push(write);
+      else if (link.etag !== write.etag) etags.push([link.google_id, write.etag]);
+    }
+    if (changed.length > 0) {
+      const ids = await upsertEvents(trx, calendarId, changed);
+      await upsertDetails(trx, changed, ids);
+      await upsertLinks(trx, calendarId, changed, ids);
+      for (const write of changed) {
+        if (links.has(write.event.google_id)) counts.updated++;
+        else counts.created++;
       }
-      const eventId = await upsertEvent(trx, calendarId, write, link?.event_id);
-      if (link) counts.updated++;
-      else counts.created++;
+    }
+    if (etags.length > 0) {
       await trx.raw(
-        `INSERT INTO ${LINKS} (calendar_id, google_id, event_id, etag, content_hash) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (calendar_id, google_id) DO UPDATE
-           SET event_id = excluded.event_id, etag = excluded.etag, content_hash = excluded.content_hash`,
-        [calendarId, write.event.google_id, eventId, write.etag, write.hash],
+        `UPDATE ${LINKS} AS l SET etag = v.etag
+           FROM (VALUES ${etags.map(() => '(?, ?)').join(', ')}) AS v (google_id, etag)
+          WHERE l.calendar_id = ? AND l.google_id = v.google_id`,
+        [...etags.flat(), calendarId],
       );
     }
     if (cancelled.length > 0) counts.deleted += await deleteEvents(trx, calendarId, cancelled);
@@ -199,39 +209,68 @@ export async function applyEventPage(
   });
 }
 
-async function upsertEvent(trx: Knex.Transaction, calendarId: number, write: EventWrite, known?: number) {
-  const values = { ...withNaiveUtc(write.event), calendar: calendarId, sync_status: 'synced' };
-  let eventId = known;
-  if (eventId !== undefined) {
-    const updated = await trx(EVENTS)
-      .where({ id: eventId })
-      .update({ ...values, ...stamps(trx) });
-    if (updated === 0) eventId = undefined;
-  }
-  if (eventId === undefined) {
-    // A row left by an interrupted run (no link yet) is taken over rather than duplicated.
-    const result = await trx.raw(
-      `INSERT INTO ${EVENTS} (${Object.keys(values)
-        .map((key) => `"${key}"`)
-        .join(', ')}, create_date, create_uid, write_date, write_uid)
-       VALUES (${Object.keys(values)
-         .map(() => '?')
-         .join(', ')}, timezone('UTC', now()), ?, timezone('UTC', now()), ?)
-       ON CONFLICT (calendar, google_id) DO UPDATE SET ${Object.keys(values)
-         .map((key) => `"${key}" = excluded."${key}"`)
-         .join(', ')}, write_date = excluded.write_date, write_uid = excluded.write_uid
-       RETURNING id`,
-      [...Object.values(values), SIDECAR_UID, SIDECAR_UID],
-    );
-    eventId = result.rows[0].id as number;
-  }
-  const detail = withNaiveUtc(write.detail);
-  const changed = await trx(DETAILS)
-    .where({ event: eventId })
-    .update({ ...detail, ...stamps(trx) });
-  if (changed === 0)
-    await trx(DETAILS).insert({ ...detail, event: eventId, ...creation(trx), ...stamps(trx) });
-  return eventId;
+const CREATED_AND_WRITTEN = "timezone('UTC', now()), 0, timezone('UTC', now()), 0";
+
+/** One INSERT ... ON CONFLICT for the page's changed events; returns their ids by Google id. */
+async function upsertEvents(
+  trx: Knex.Transaction,
+  calendarId: number,
+  writes: readonly EventWrite[],
+): Promise<Map<string, number>> {
+  const rows = writes.map((write) => ({
+    ...withNaiveUtc(write.event),
+    calendar: calendarId,
+    sync_status: 'synced',
+  }));
+  const columns = Object.keys(rows[0] as object);
+  const result = await trx.raw<{ rows: Array<{ id: number; google_id: string }> }>(
+    `INSERT INTO ${EVENTS} (${columns.map((column) => `"${column}"`).join(', ')}, create_date, create_uid, write_date, write_uid)
+     VALUES ${rows.map(() => `(${columns.map(() => '?').join(', ')}, ${CREATED_AND_WRITTEN})`).join(', ')}
+     ON CONFLICT (calendar, google_id) DO UPDATE SET ${columns
+       .map((column) => `"${column}" = excluded."${column}"`)
+       .join(', ')}, write_date = excluded.write_date, write_uid = excluded.write_uid
+     RETURNING id, google_id`,
+    rows.flatMap((row) => columns.map((column) => (row as Record<string, Knex.Value>)[column] ?? null)),
+  );
+  return new Map(result.rows.map((row) => [row.google_id, row.id]));
+}
+
+async function upsertDetails(trx: Knex.Transaction, writes: readonly EventWrite[], ids: Map<string, number>) {
+  const rows = writes.map((write) => ({
+    event: ids.get(write.event.google_id),
+    ...withNaiveUtc(write.detail),
+  }));
+  const columns = Object.keys(rows[0] as object);
+  await trx.raw(
+    `INSERT INTO ${DETAILS} (${columns.map((column) => `"${column}"`).join(', ')}, create_date, create_uid, write_date, write_uid)
+     VALUES ${rows.map(() => `(${columns.map(() => '?').join(', ')}, ${CREATED_AND_WRITTEN})`).join(', ')}
+     ON CONFLICT (event) DO UPDATE SET ${columns
+       .filter((column) => column !== 'event')
+       .map((column) => `"${column}" = excluded."${column}"`)
+       .join(', ')}, write_date = excluded.write_date, write_uid = excluded.write_uid`,
+    rows.flatMap((row) => columns.map((column) => (row as Record<string, Knex.Value>)[column] ?? null)),
+  );
+}
+
+async function upsertLinks(
+  trx: Knex.Transaction,
+  calendarId: number,
+  writes: readonly EventWrite[],
+  ids: Map<string, number>,
+) {
+  await trx.raw(
+    `INSERT INTO ${LINKS} (calendar_id, google_id, event_id, etag, content_hash)
+     VALUES ${writes.map(() => '(?, ?, ?, ?, ?)').join(', ')}
+     ON CONFLICT (calendar_id, google_id) DO UPDATE
+       SET event_id = excluded.event_id, etag = excluded.etag, content_hash = excluded.content_hash`,
+    writes.flatMap((write) => [
+      calendarId,
+      write.event.google_id,
+      ids.get(write.event.google_id) ?? null,
+      write.etag,
+      write.hash,
+    ]),
+  );
 }
 
 async function deleteEvents(knex: Knex, calendarId: number, googleIds: readonly string[]): Promise<number> {
