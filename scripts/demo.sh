@@ -75,7 +75,8 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 0' INT TERM
 # -d loads the database's pool at start; without it trytond 8.0 fails the first login on it.
 .venv/bin/trytond -c "$STATE/trytond.conf" -d "$DATABASE" & pids+=($!)
-node bin/tryton-google.js emulator --port "$EMULATOR_PORT" \
+# Its state persists: a restart of the demo keeps every grant, token and calendar.
+node bin/tryton-google.js emulator --port "$EMULATOR_PORT" --state "$STATE/emulator-state.json" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/$DATABASE/google/callback" \
   --client "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET:http://127.0.0.1:$SIDECAR_PORT/google/callback" & pids+=($!)
 node bin/tryton-google.js serve & pids+=($!)
@@ -85,7 +86,7 @@ node scripts/wait-for.mjs "http://127.0.0.1:$TRYTON_PORT/" "http://127.0.0.1:$SI
 cat <<INFO
 demo: Tryton    http://127.0.0.1:$TRYTON_PORT/  (web client) database "$DATABASE", user admin / admin
 demo: sidecar   http://127.0.0.1:$SIDECAR_PORT/readyz  (API key in $STATE/secrets.env)
-demo: emulator  $EMULATOR  (offline Google; control API under /__emulator/)
+demo: emulator  $EMULATOR  (offline Google: open it for accounts, grants, calendars; control API under /__emulator/)
 demo: in Google Integration > Credentials use client id $DEMO_CLIENT_ID, secret $DEMO_CLIENT_SECRET
 demo: ready; Ctrl-C stops everything
 INFO

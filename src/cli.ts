@@ -23,8 +23,9 @@ commands:
   rotate-keys [--database NAME]
                               re-encrypt tokens under the first SIDECAR_ENCRYPTION_KEYS key;
                               databases chosen as for migrate
-  emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI]...
-                              run the offline Google emulator (OAuth2; for tests and development)
+  emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI]... [--state PATH]
+                              run the offline Google emulator (OAuth2, Calendar v3, a web page at /;
+                              --state keeps it across restarts; for tests and development)
   doctor [--database NAME]... [--trytond-config PATH] [--json]
                               check the configuration, databases, encryption keys, redirect URIs,
                               Google's endpoints and trytond's way to the sidecar; print the fixes
