@@ -199,10 +199,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     const db = session.ref.db;
     const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
     const listed = token === null ? new Set<string>() : undefined;
-    let pageToken: string | undefined;
     let nextSyncToken: string | null = null;
-    do {
-      const page = await session.call('events.list', async (options) => {
+    const fetchPage = (pageToken: string | undefined): Promise<calendar_v3.Schema$Events> => {
+      const fetching = session.call('events.list', async (options) => {
         const params: calendar_v3.Params$Resource$Events$List = {
           calendarId: cal.google_id,
           singleEvents: true,
@@ -212,6 +211,14 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
         };
         return (await api.events.list(params, options)).data;
       });
+      // Awaited below; until then a failure must not count as unhandled.
+      fetching.catch(() => {});
+      return fetching;
+    };
+    // The next page is asked for while this one is written: Google's time and the writes overlap.
+    for (let pending: Promise<calendar_v3.Schema$Events> | undefined = fetchPage(undefined); pending; ) {
+      const page: calendar_v3.Schema$Events = await pending;
+      pending = page.nextPageToken ? fetchPage(page.nextPageToken) : undefined;
       const upserts: EventWrite[] = [];
       const cancelled: string[] = [];
       for (const item of page.items ?? []) {
@@ -233,9 +240,8 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
       counts.created += applied.created;
       counts.updated += applied.updated;
       counts.deleted += applied.deleted;
-      pageToken = page.nextPageToken ?? undefined;
       nextSyncToken = page.nextSyncToken ?? nextSyncToken;
-    } while (pageToken);
+    }
     if (listed) counts.deleted += await deleteEventsNotIn(db, cal.id, listed);
     await finishSync(db, cal, nextSyncToken, previousToken, counts);
     session.log.info({ calendar: cal.id, ...counts, full: token === null }, 'calendar pulled');
