@@ -194,6 +194,23 @@ describe('authorization in the Tryton web client', () => {
       const after = (await current.credential('Calendar of the sales team'))?.token_expiry;
       expect(after.getTime()).toBeGreaterThanOrEqual(before.getTime());
 
+      // A restart of the sidecar and the emulator (as a restart of `npm start`, the emulator
+      // keeping its state in a file) leaves the credential usable: Refresh Token works again.
+      await current.restartGoogleSide();
+      await refresh.click();
+      await expect
+        .poll(
+          () =>
+            page.evaluate(
+              (title: string) =>
+                (globalThis as any).shownNotifications.filter((shown: any) => shown.title === title).length,
+              refreshed,
+            ),
+          poll,
+        )
+        .toBe(2);
+      expect((await current.credential('Calendar of the sales team'))?.state).toBe('authorized');
+
       // The list shows the state, the buttons and the last error without cutting them.
       await tab.locator('button#switch_').click();
       const listRow = tab.locator('.treeview tbody tr', { hasText: 'Calendar of the sales team' });

@@ -33,6 +33,11 @@ export interface TrytonStack {
   readonly redirectUri: string;
   readonly db: Knex;
   credential(name: string): Promise<Record<string, any> | undefined>;
+  /**
+   * Stops the sidecar and the emulator and starts them again on the same ports, the emulator from
+   * its state file, as a restart of `npm start` does: what was authorized must stay usable.
+   */
+  restartGoogleSide(): Promise<void>;
   /** What trytond and the sidecar printed, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -108,19 +113,23 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     // it is not what this test is about.
     await db('ir_module_config_wizard_item').update({ state: 'done' });
 
-    const emulator = await startEmulator();
+    const folder = mkdtempSync(join(tmpdir(), 'gi-e2e-trytond-'));
+    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
+    const statePath = join(folder, 'emulator-state.json');
+    let emulator = await startEmulator({ statePath });
+    const emulatorPort = Number(new URL(emulator.url).port);
     cleanups.push(() => emulator.close());
 
     const sidecarPort = await freePort();
     const publicUrl = `http://127.0.0.1:${sidecarPort}`;
-    const sidecar: SidecarProcess = await startServe(
-      sidecarEnv({
-        ...emulatorEndpoints(emulator.url),
-        SIDECAR_DATABASES: database,
-        SIDECAR_PORT: String(sidecarPort),
-        SIDECAR_PUBLIC_URL: publicUrl,
-      }),
-    );
+    const sidecarEnvironment = sidecarEnv({
+      ...emulatorEndpoints(emulator.url),
+      SIDECAR_DATABASES: database,
+      SIDECAR_PORT: String(sidecarPort),
+      SIDECAR_PUBLIC_URL: publicUrl,
+    });
+    let sidecar: SidecarProcess = await startServe(sidecarEnvironment);
+    const earlierSidecarLogs: string[] = [];
     cleanups.push(() => sidecar.stop());
 
     const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
@@ -137,8 +146,6 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     });
     if (!registered.ok) throw new Error(`emulator refused the client: ${await registered.text()}`);
 
-    const folder = mkdtempSync(join(tmpdir(), 'gi-e2e-trytond-'));
-    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
     const trytonUrl = `http://127.0.0.1:${await freePort()}`;
     const configFile = join(folder, 'trytond.conf');
     writeFileSync(
@@ -170,13 +177,23 @@ export async function startTrytonStack(): Promise<TrytonStack> {
       database,
       trytonUrl,
       sidecarUrl: sidecar.url,
-      emulator,
+      get emulator() {
+        return emulator;
+      },
+      async restartGoogleSide() {
+        earlierSidecarLogs.push(sidecar.output());
+        await sidecar.stop();
+        await emulator.close();
+        emulator = await startEmulator({ statePath, port: emulatorPort });
+        sidecar = await startServe(sidecarEnvironment);
+      },
       clientId,
       clientSecret,
       redirectUri,
       db,
       credential: (name) => db(TABLE).where({ name }).first(),
-      logs: () => `--- trytond\n${quiet(trytond.output())}\n--- sidecar\n${sidecar.output()}`,
+      logs: () =>
+        `--- trytond\n${quiet(trytond.output())}\n--- sidecar\n${[...earlierSidecarLogs, sidecar.output()].join('\n')}`,
       stop: cleanup,
     };
   } catch (error) {
