@@ -10,6 +10,9 @@ import type { Knex } from 'knex';
 const TABLE = 'google_integration_google_credentials';
 
 export async function up(knex: Knex): Promise<void> {
+  // Looked up first: ALTER TABLE takes the table's strongest lock even when the column exists, and a
+  // Tryton transaction that reads the table while it calls the sidecar would then block it.
+  if (await knex.schema.withSchema('public').hasColumn(TABLE, 'owner')) return;
   await knex.raw(`ALTER TABLE public."${TABLE}" ADD COLUMN IF NOT EXISTS owner INTEGER`);
 }
 
