@@ -27,7 +27,8 @@ afterAll(async () => {
 });
 
 async function noLatency(): Promise<void> {
-  for (const endpoint of ['token', 'revoke']) await stack.control('/latency', { endpoint, ms: 0 });
+  for (const endpoint of ['token', 'revoke', 'calendar'])
+    await stack.control('/latency', { endpoint, ms: 0 });
 }
 
 beforeEach(noLatency);
@@ -111,5 +112,21 @@ describe('a stalled token endpoint', () => {
     await noLatency();
     expect((await fetch(redirect)).status).toBe(200);
     expect((await stack.row(id)).state).toBe('authorized');
+  });
+});
+
+describe('a stalled Calendar API', () => {
+  it('ends a call of a Google service within its timeouts with google_unavailable', async () => {
+    const id = await stack.authorizedCredential('stall-calendar@example.com');
+    await stack.control('/latency', { endpoint: 'calendar', ms: 60_000 });
+    try {
+      const started = Date.now();
+      const answer = await stack.rpc('calendar.list_calendars', { credential_id: id });
+      expect(Date.now() - started).toBeLessThan(WORST_MS + 1500);
+      expect(answer.error?.code).toBe(-32005);
+      expect(answer.error?.message).toMatch(/did not answer within 0.4 s/);
+    } finally {
+      await stack.control('/latency', { endpoint: 'calendar', ms: 0 });
+    }
   });
 });
