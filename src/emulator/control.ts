@@ -3,8 +3,9 @@
  * It scripts the emulator (clients, revocations, expiry, latency, failures) and reads its call counts. It
  * is not part of the Google-like surface: none of its calls are counted, delayed or failed.
  */
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
+import { parse } from './control-body.js';
 import { CALENDAR_CONTROL_PREFIX, calendarControlRoutes } from './calendar/control.js';
 import type { EmulatorState } from './state.js';
 import { ENDPOINTS, type Traffic } from './traffic.js';
@@ -111,15 +112,4 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
   });
   return router;
-}
-
-/** Validates the JSON body (absent means `{}`), answering 400 with every issue when it does not fit. */
-function parse<T extends z.ZodType>(schema: T, request: Request, response: Response): z.infer<T> | undefined {
-  const result = schema.safeParse(request.body ?? {});
-  if (result.success) return result.data;
-  response.status(400).json({
-    error: 'invalid_request',
-    issues: result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-  });
-  return undefined;
 }

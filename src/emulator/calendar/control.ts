@@ -33,8 +33,9 @@
  *   GET    /state                                     the whole calendar state as JSON
  *   POST   /reset                                     forgets calendars, events, quotas and settings (the global reset does too)
  */
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
 import { z } from 'zod';
+import { parse } from '../control-body.js';
 import { CalendarApiError, errors, sendCalendarError } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
@@ -300,14 +301,4 @@ function param(request: Request, name: string): string {
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
-}
-
-function parse<T extends z.ZodType>(schema: T, request: Request, response: Response): z.infer<T> | undefined {
-  const result = schema.safeParse(request.body ?? {});
-  if (result.success) return result.data;
-  response.status(400).json({
-    error: 'invalid_request',
-    issues: result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-  });
-  return undefined;
 }
