@@ -1,14 +1,9 @@
-/**
- * The whole authorization stack as it runs for users: the emulator (offline Google), the sidecar
- * as a child process (`tryton-google serve`), and a PostgreSQL database of its own with the
- * credentials table. Tests speak to it only over HTTP and read the table to check what changed.
- */
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../src/config.js';
 import { TokenCipher } from '../../src/crypto/token-cipher.js';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { consent, followRedirect } from './consent.js';
+import { registerClient } from './emulator-client.js';
 import { sidecarEnv } from './env.js';
 import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './postgres.js';
 import { type SidecarProcess, startServe } from './processes.js';
@@ -45,8 +40,6 @@ export async function startStack(
   // A Tryton database (options.template) where a test needs the module's other tables.
   const database = await cloneDatabase(options.template ?? STANDALONE_TEMPLATE, 'gi_test_oauth');
   const db = connect(database);
-  const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
-  const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
   const emulator = await startEmulator();
   const env = sidecarEnv({ ...emulatorEndpoints(emulator.url), SIDECAR_DATABASES: database, ...options.env });
   const sidecars: SidecarProcess[] = [await startServe(env)];
@@ -61,11 +54,10 @@ export async function startStack(
       throw new Error(`emulator control ${path}: ${response.status} ${await response.text()}`);
     return response.json();
   };
-  await control('/clients', {
-    client_id: clientId,
-    client_secret: clientSecret,
-    redirect_uris: [`${sidecar.url}/${database}/google/callback`, `${sidecar.url}/google/callback`],
-  });
+  const { clientId, clientSecret } = await registerClient(emulator.url, [
+    `${sidecar.url}/${database}/google/callback`,
+    `${sidecar.url}/google/callback`,
+  ]);
   const stack: Stack = {
     database,
     db,

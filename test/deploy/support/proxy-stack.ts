@@ -6,7 +6,6 @@
  * emulator. The public URL is the proxy's: the credential's redirect URI points there.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -18,6 +17,7 @@ import type { Knex } from 'knex';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../../src/emulator/server.js';
 import { API_KEY, sidecarEnv } from '../../support/env.js';
 import { cloneDatabase, connect, dropDatabase, POSTGRES_URI } from '../../support/postgres.js';
+import { registerClient } from '../../support/emulator-client.js';
 import { type SidecarProcess, startServe } from '../../support/processes.js';
 import { ROOT, trytonTemplate } from '../../support/tryton.js';
 
@@ -212,19 +212,8 @@ export async function startProxyStack(): Promise<ProxyStack> {
     );
     cleanups.push(() => sidecar.stop());
 
-    const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
-    const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
     const redirectUri = `${publicUrl}/${database}/google/callback`;
-    const registered = await fetch(`${emulator.url}/__emulator/clients`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: [redirectUri],
-      }),
-    });
-    if (!registered.ok) throw new Error(`emulator refused the client: ${await registered.text()}`);
+    const { clientId, clientSecret } = await registerClient(emulator.url, [redirectUri]);
 
     // trytond under gunicorn, the way Tryton documents production: trytond.application:app, its
     // configuration from TRYTOND_CONFIG, the database's pool loaded at start (TRYTOND_DATABASE_NAMES).

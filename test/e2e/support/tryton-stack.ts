@@ -4,7 +4,6 @@
  * serve`) serving that same database, and the offline Google emulator with one OAuth client.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +13,7 @@ import type { Knex } from 'knex';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../../src/emulator/server.js';
 import { API_KEY, sidecarEnv } from '../../support/env.js';
 import { cloneDatabase, connect, dropDatabase, POSTGRES_URI } from '../../support/postgres.js';
+import { registerClient } from '../../support/emulator-client.js';
 import { type SidecarProcess, startServe } from '../../support/processes.js';
 import { ROOT, trytonTemplate } from '../../support/tryton.js';
 
@@ -132,19 +132,8 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     const earlierSidecarLogs: string[] = [];
     cleanups.push(() => sidecar.stop());
 
-    const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
-    const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
     const redirectUri = `${sidecar.url}/${database}/google/callback`;
-    const registered = await fetch(`${emulator.url}/__emulator/clients`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: [redirectUri],
-      }),
-    });
-    if (!registered.ok) throw new Error(`emulator refused the client: ${await registered.text()}`);
+    const { clientId, clientSecret } = await registerClient(emulator.url, [redirectUri]);
 
     const trytonUrl = `http://127.0.0.1:${await freePort()}`;
     const configFile = join(folder, 'trytond.conf');
