@@ -29,6 +29,20 @@ read -r py_passed py_failed py_skipped < <(tail -n 1 .cache/tryton-tests.log |
   sed -nE 's/^tryton: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/p' | awk '{print $1, $2, ($3 == "" ? 0 : $3)}')
 py_passed=${py_passed:-0}; py_failed=${py_failed:-1}; py_skipped=${py_skipped:-0}
 
+# CI keeps only the end of the output: name the failed tests there, not just their count.
+node -e '
+  try {
+    const r = JSON.parse(require("fs").readFileSync(".cache/vitest.json", "utf8"));
+    for (const file of r.testResults) {
+      const rel = require("path").relative(process.cwd(), file.name);
+      if (file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed"))
+        console.log(`FAILED ${rel}: ${(file.message || "").split("\n")[0]}`);
+      for (const t of file.assertionResults)
+        if (t.status === "failed")
+          console.log(`FAILED ${rel} > ${t.fullName}: ${(t.failureMessages[0] || "").split("\n")[0].slice(0, 300)}`);
+    }
+  } catch {}'
+grep -E '^(FAIL|ERROR): ' .cache/tryton-tests.log | sed 's/^/FAILED tryton /' || true
 echo "typescript: ${ts_passed} passed, ${ts_failed} failed, ${ts_skipped} skipped"
 echo "tryton: ${py_passed} passed, ${py_failed} failed, ${py_skipped} skipped"
 failed=$((ts_failed + py_failed))
