@@ -127,7 +127,9 @@ async function exchange(
     account,
     missingScopes: missing,
   });
-  if (!(await updateCredentialIf(ref.db, row.id, pending, changes))) {
+  const written = await updateCredentialIf(ref.db, row.id, pending, changes);
+  context.tokens.forget(ref);
+  if (!written) {
     // A new Authorize or a revoke replaced this request while Google answered.
     log.info('authorization request replaced during the code exchange; its tokens are discarded');
     return { kind: 'refused', reason: 'unknown_state' };

@@ -136,7 +136,9 @@ async function refreshUnderLease(
     throw googleFailure(ref.id, error);
   }
   const changes = transition.refreshed(mergeTokens(context.cipher, row, tokens), tokens.scopes);
-  if (!(await updateCredentialIf(ref.db, ref.id, { refresh_token: row.refresh_token }, changes))) {
+  const written = await updateCredentialIf(ref.db, ref.id, { refresh_token: row.refresh_token }, changes);
+  context.tokens.forget(ref);
+  if (!written) {
     // Revoked or re-authorized while Google answered: what is stored now wins.
     log.info('credential changed during the refresh; its result is discarded');
     return usable(await findCredential(ref.db, ref.id), ref.id);
@@ -159,6 +161,7 @@ async function expire(
     { refresh_token: row.refresh_token },
     transition.expired(row, INVALID_GRANT_EXPLANATION),
   );
+  context.tokens.forget(ref);
   log.warn({ google_error: 'invalid_grant' }, 'refresh token refused: authorization expired');
   context.metrics.refresh('invalid_grant');
   throw authorizationExpired(ref.id, INVALID_GRANT_EXPLANATION);

@@ -79,6 +79,17 @@ export class TokenCache {
     };
   }
 
+  /**
+   * Drops what this process remembers of a row it has just written, at once: the feed brings the
+   * change a moment later, and until then a caller here would be handed the token it replaced.
+   */
+  forget(ref: CredentialRef): void {
+    const cache = this.databases.get(ref.database);
+    if (!cache) return;
+    cache.generation++;
+    cache.entries.delete(ref.id);
+  }
+
   async close(): Promise<void> {
     const caches = [...this.databases.values()];
     this.databases.clear();

@@ -49,6 +49,27 @@ describe('the token cache', () => {
     expect((await token(second, id)).error?.data?.type).toBe('not_authorized');
   });
 
+  it('hands out the new token right after its own refresh, before the feed brings the change', async () => {
+    const id = await stack.authorizedCredential('refreshed@example.com');
+    await token(first, id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const original = (await token(first, id)).result.access_token;
+    // The feed stays silent about the refresh, as when its notification is still on its way.
+    await stack.db.raw(`ALTER TABLE ${TABLE} DISABLE TRIGGER google_integration_sidecar_changed`);
+    try {
+      const refreshed = await call(first, 'credentials.refresh', {
+        database: stack.database,
+        credential_id: id,
+      });
+      expect(refreshed.error).toBeUndefined();
+      const next = (await token(first, id)).result.access_token;
+      expect(next).not.toBe(original);
+      expect(next).toBe(unseal(stack, await stack.db(TABLE).where({ id }).first(), 'access_token'));
+    } finally {
+      await stack.db.raw(`ALTER TABLE ${TABLE} ENABLE TRIGGER google_integration_sidecar_changed`);
+    }
+  });
+
   it('sees a revoke on another replica at the next call, every time', async () => {
     for (let round = 0; round < 3; round++) {
       const id = await stack.authorizedCredential(`revoked${round}@example.com`);
