@@ -37,18 +37,22 @@ export function connectionStringFor(databaseUri: string, database: string): stri
   return url.toString();
 }
 
+/** SIDECAR_DATABASE_TIMEOUT as each connection's bounds: connecting, waiting on a lock, a statement. */
+function connectionBounds(timeout: number | undefined) {
+  return timeout === undefined
+    ? {}
+    : {
+        connectionTimeoutMillis: timeout,
+        lock_timeout: timeout,
+        // A statement may wait for a lock its whole timeout, then still has to run.
+        statement_timeout: 2 * timeout,
+        query_timeout: 2 * timeout + 1_000,
+      };
+}
+
 export function createKnex(databaseUri: string, database: string, options: PoolOptions = {}): Knex {
   const timeout = options.timeoutMs;
-  const bounds =
-    timeout === undefined
-      ? {}
-      : {
-          connectionTimeoutMillis: timeout,
-          lock_timeout: timeout,
-          // A statement may wait for a lock its whole timeout, then still has to run.
-          statement_timeout: 2 * timeout,
-          query_timeout: 2 * timeout + 1_000,
-        };
+  const bounds = connectionBounds(timeout);
   return knexFactory({
     client: 'pg',
     connection: {
@@ -100,6 +104,17 @@ export class DatabasePools {
       application_name: 'tryton-google-sidecar',
       keepAlive: true,
       ...(this.options.timeoutMs === undefined ? {} : { connectionTimeoutMillis: this.options.timeoutMs }),
+    };
+  }
+
+  /** Settings for the job engine's own pool of `database`: the same bounds as the sidecar's pools. */
+  workerPoolConfig(database: string, max: number): pg.PoolConfig {
+    return {
+      connectionString: connectionStringFor(this.databaseUri, database),
+      application_name: 'tryton-google-sidecar',
+      keepAlive: true,
+      max,
+      ...connectionBounds(this.options.timeoutMs),
     };
   }
 

@@ -8,7 +8,9 @@
  * with the first runner, so commands that run none do not pay for it.
  */
 import type { Logger as WorkerLogger, Runner, TaskList } from 'graphile-worker';
+import pg from 'pg';
 import type { DatabasePools } from '../db/pools.js';
+import { databaseFailureReason } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
 
 export const JOBS_SCHEMA = 'google_integration_jobs';
@@ -33,6 +35,7 @@ export interface JobQueue {
 
 export class JobEngine {
   private readonly runners = new Map<string, Promise<Runner>>();
+  private readonly workerPools = new Map<string, pg.Pool>();
   private stopped = false;
 
   constructor(
@@ -47,13 +50,19 @@ export class JobEngine {
     let runner = this.runners.get(database);
     if (!runner) {
       if (this.stopped) return Promise.reject(new Error('the job engine is stopped'));
+      // The runner's own pool, with the bounds of every other connection (SIDECAR_DATABASE_TIMEOUT):
+      // given a connection string, graphile-worker would connect without any.
+      const pgPool = new pg.Pool(this.pools.workerPoolConfig(database, this.options.concurrency + 1));
+      pgPool.on('error', (error) =>
+        this.logger.warn({ database, err: error.message }, 'job runner connection lost'),
+      );
+      this.workerPools.set(database, pgPool);
       runner = import('graphile-worker').then(({ run, Logger }) =>
         run({
-          connectionString: String(this.pools.clientConfig(database).connectionString),
+          pgPool,
           schema: JOBS_SCHEMA,
           taskList: this.tasks(database),
           concurrency: this.options.concurrency,
-          maxPoolSize: this.options.concurrency + 1,
           pollInterval: this.options.pollIntervalMs,
           noHandleSignals: true,
           logger: workerLogger(Logger, this.logger.child({ database })),
@@ -64,6 +73,8 @@ export class JobEngine {
         () => this.logger.info({ database }, 'job runner started'),
         (error: Error) => {
           this.runners.delete(database);
+          this.workerPools.delete(database);
+          void pgPool.end().catch(() => {});
           this.logger.warn({ database, err: error.message }, 'job runner could not start');
         },
       );
@@ -89,14 +100,28 @@ export class JobEngine {
     const runners = [...this.runners.values()];
     this.runners.clear();
     await Promise.allSettled(runners.map(async (runner) => (await runner).stop()));
+    const pools = [...this.workerPools.values()];
+    this.workerPools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.end()));
   }
 }
 
 /** graphile-worker's log lines, through the sidecar's logger (its debug chatter stays at debug). */
 function workerLogger(LoggerClass: typeof WorkerLogger, logger: Logger): WorkerLogger {
   return new LoggerClass((scope) => (level, message, meta) => {
-    const fields = { ...scope, ...meta };
-    if (level === 'error') logger.error(fields, message);
+    const { error, ...rest } = (meta ?? {}) as { error?: unknown };
+    // An Error serializes to {}: keep its message, and the SQLSTATE or network code when it has one.
+    const reason = error === undefined ? undefined : databaseFailureReason(error);
+    const fields = {
+      ...scope,
+      ...rest,
+      ...(error instanceof Error ? { err: error.message } : {}),
+      ...(reason ? { reason } : {}),
+    };
+    // A lost or refused connection is database trouble the runner recovers from (it reconnects),
+    // a warning like the sidecar's other database trouble, not an error per lost connection.
+    if (level === 'error' && reason) logger.warn(fields, message);
+    else if (level === 'error') logger.error(fields, message);
     else if (level === 'warning') logger.warn(fields, message);
     else if (level === 'info') logger.debug(fields, message);
     else logger.debug(fields, message);

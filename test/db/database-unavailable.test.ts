@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { DatabasePools } from '../../src/db/pools.js';
+import { JobEngine } from '../../src/jobs/engine.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningSidecar, startSidecar } from '../../src/main.js';
 import { sidecarEnv } from '../support/env.js';
@@ -74,6 +76,22 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
     const errors = lines.filter((line) => /"level":(50|60)/.test(line));
     expect(errors).toEqual([]);
     expect(lines.join('\n')).not.toContain('"stack"');
+  });
+
+  it("gives up starting the job runner within the database timeout: graphile-worker's pool has the bounds too", async () => {
+    const port = (blackhole.address() as { port: number }).port;
+    const pools = new DatabasePools(`postgresql://postgres@127.0.0.1:${port}/`, { timeoutMs: 500 });
+    const engine = new JobEngine(pools, () => ({}), createLogger('silent'), {
+      concurrency: 1,
+      pollIntervalMs: 1000,
+    });
+    const started = Date.now();
+    const error = await engine.start('gi_blackhole').catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/timeout/i);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await engine.stop();
+    await pools.closeAll();
   });
 });
 

@@ -40,6 +40,11 @@ export interface TrytonStack {
   restartGoogleSide(): Promise<void>;
   /** What trytond and the sidecar printed, for failure messages. */
   logs(): string;
+  /**
+   * What the database's sessions are doing and waiting on, for failure messages: a step that
+   * timed out on a loaded machine says whether it waited on a lock, on I/O or on nothing.
+   */
+  sessions(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -183,6 +188,16 @@ export async function startTrytonStack(): Promise<TrytonStack> {
       credential: (name) => db(TABLE).where({ name }).first(),
       logs: () =>
         `--- trytond\n${quiet(trytond.output())}\n--- sidecar\n${[...earlierSidecarLogs, sidecar.output()].join('\n')}`,
+      sessions: async () => {
+        const rows = await db.raw(
+          `SELECT pid, application_name, state, wait_event_type, wait_event,
+                  round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_seconds,
+                  left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+             FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid() ORDER BY xact_start`,
+          [database],
+        );
+        return rows.rows.map((row: Record<string, unknown>) => JSON.stringify(row)).join('\n');
+      },
       stop: cleanup,
     };
   } catch (error) {
