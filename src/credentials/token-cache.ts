@@ -4,8 +4,9 @@
  * never rests on this memory: an entry is used only while the database's change feed is live
  * (db/credential-changes.ts), every change of a row, by any replica or by Tryton, drops its entry
  * at commit, and a feed that drops out empties the database's entries. A read that overlapped a
- * change is not kept (generations), so a revoke is seen by the next call on every replica; the
- * replica that revokes waits until its own feed has seen the change before it answers.
+ * change is not kept (generations), so a change is seen on every replica once its notification is
+ * in; the process that writes a row drops its entry at once (forget), and the replica that revokes
+ * waits until its own feed has seen the change before it answers.
  */
 import type { CredentialRow } from '../db/credentials-repository.js';
 import type { ChangeHandlers, CredentialChangeFeed } from '../db/credential-changes.js';

@@ -233,7 +233,7 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
           hash: mapped.hash,
           etag: mapped.etag,
           event: mapped.event as unknown as EventWrite['event'],
-          detail: { ...mapped.detail },
+          detail: mapped.detail as unknown as EventWrite['detail'],
         });
       }
       const applied = await applyEventPage(db, cal.id, upserts, cancelled);

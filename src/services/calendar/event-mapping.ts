@@ -92,8 +92,7 @@ function instant(value: string | null | undefined): Date | null {
 function contentHash(event: EventRow, detail: EventDetailRow): string {
   // `updated` moves on changes Tryton does not keep (reminders, colour): it is not part of the content.
   const { google_updated: _updated, ...kept } = event;
-  const text = JSON.stringify([kept, detail], (_key, value) =>
-    value instanceof Date ? value.toISOString() : value,
-  );
+  // JSON.stringify writes a Date as its toISOString() (Date.prototype.toJSON).
+  const text = JSON.stringify([kept, detail]);
   return createHash('sha256').update(text).digest('base64url');
 }
