@@ -150,9 +150,10 @@ export interface PageCounts {
 }
 
 /**
- * Applies one page of Google's answer in one transaction, with one statement per table whatever
- * the page's size: events, their details and links upserted as sets, etags of unchanged events
- * refreshed, cancelled events deleted. Unchanged events (same content hash) write nothing more.
+ * Applies one page of Google's answer in one transaction, with a fixed number of statements
+ * whatever the page's size: the links read, the changed events with their details and links
+ * upserted in one statement, etags of unchanged events refreshed, cancelled events deleted.
+ * Unchanged events (same content hash) write nothing more.
  */
 export async function applyEventPage(
   knex: Knex,
