@@ -172,6 +172,33 @@ describe('the calendar pull', () => {
     expect(await sync()).toMatchObject({ created: 0, updated: 0, deleted: 0 });
     expect(await writeFingerprint()).toBe(before);
   });
+
+  it('keeps a page whose texts PostgreSQL cannot hold as they are (NUL, half a UTF-16 pair)', async () => {
+    const odd = (await createEvent({
+      summary: 'Odd\u0000 title \ud800',
+      description: 'line\u0000break',
+      start: { dateTime: '2026-12-01T09:00:00Z' },
+      end: { dateTime: '2026-12-01T10:00:00Z' },
+    })) as { id: string };
+    await createEvent({
+      summary: 'Plain',
+      start: { dateTime: '2026-12-01T11:00:00Z' },
+      end: { dateTime: '2026-12-01T12:00:00Z' },
+    });
+    expect(await sync()).toMatchObject({ created: 2, updated: 0, deleted: 0 });
+    const rows = await events();
+    expect(rows.map((row) => row.summary).sort()).toEqual(['Odd title \ufffd', 'Offsite (moved)', 'Plain']);
+    const detail = await stack
+      .db('google_integration_event_detail as d')
+      .join('google_integration_event as e', 'e.id', 'd.event')
+      .where('e.google_id', odd.id)
+      .first('d.description');
+    expect(detail.description).toBe('linebreak');
+    // Unchanged in Google, the cleaned texts hash the same: the next pull is idle.
+    const before = await writeFingerprint();
+    expect(await sync()).toMatchObject({ created: 0, updated: 0, deleted: 0 });
+    expect(await writeFingerprint()).toBe(before);
+  });
 });
 
 describe('the background pull', () => {

@@ -35,7 +35,7 @@ import type { SidecarError } from '../../errors.js';
 import { GoogleError } from '../../google/errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
-import { isCancelled, mapEvent } from './event-mapping.js';
+import { isCancelled, mapEvent, storableText } from './event-mapping.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 /** Google's largest page: fewer calls against the quota, and one write per table per page. */
@@ -110,10 +110,10 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
         if (!item.id) continue;
         entries.push({
           google_id: item.id,
-          name: item.summaryOverride ?? item.summary ?? null,
-          time_zone: item.timeZone ?? null,
+          name: storableText(item.summaryOverride ?? item.summary),
+          time_zone: storableText(item.timeZone),
           access_role: item.accessRole ?? null,
-          color: item.backgroundColor ?? null,
+          color: storableText(item.backgroundColor),
           is_primary: item.primary === true,
         });
       }

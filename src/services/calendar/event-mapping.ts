@@ -49,7 +49,7 @@ export function mapEvent(item: calendar_v3.Schema$Event, calendarTimeZone: strin
   const startDate = item.start?.date ?? null;
   const event: EventRow = {
     google_id: item.id,
-    ical_uid: item.iCalUID ?? null,
+    ical_uid: storableText(item.iCalUID),
     recurring_event_id: item.recurringEventId ?? null,
     original_start: item.originalStartTime?.dateTime ?? item.originalStartTime?.date ?? null,
     all_day: allDay,
@@ -57,20 +57,20 @@ export function mapEvent(item: calendar_v3.Schema$Event, calendarTimeZone: strin
     end_date: allDay && startDate ? lastDay(startDate, item.end?.date ?? null) : null,
     starts_at: allDay ? null : instant(item.start?.dateTime),
     ends_at: allDay ? null : instant(item.end?.dateTime),
-    time_zone: item.start?.timeZone ?? calendarTimeZone,
+    time_zone: storableText(item.start?.timeZone ?? calendarTimeZone),
     visibility: item.visibility ?? 'default',
     status: item.status ?? 'confirmed',
-    html_link: item.htmlLink ?? null,
+    html_link: storableText(item.htmlLink),
     google_updated: instant(item.updated),
   };
   const attendees = (item.attendees ?? [])
     .map((attendee) => attendee.email)
     .filter((email): email is string => typeof email === 'string' && email !== '');
   const detail: EventDetailRow = {
-    summary: item.summary ?? null,
-    description: item.description ?? null,
-    location: item.location ?? null,
-    attendees: attendees.length > 0 ? attendees.join('\n') : null,
+    summary: storableText(item.summary),
+    description: storableText(item.description),
+    location: storableText(item.location),
+    attendees: attendees.length > 0 ? storableText(attendees.join('\n')) : null,
   };
   return { event, detail, hash: contentHash(event, detail), etag: item.etag ?? null };
 }
@@ -81,6 +81,17 @@ export function lastDay(startDate: string, exclusiveEnd: string | null): string 
   const end = new Date(`${exclusiveEnd}T00:00:00Z`);
   end.setUTCDate(end.getUTCDate() - 1);
   return end.toISOString().slice(0, 10);
+}
+
+/**
+ * A text as PostgreSQL can hold it: no NUL, and no half of a UTF-16 pair (it becomes U+FFFD), since
+ * one such character would fail the write of its whole page, and the pull would stop there for good.
+ */
+export function storableText(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  // String.prototype.toWellFormed (Node 20) is not in TypeScript's es2023 library.
+  const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed();
+  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '') : wellFormed;
 }
 
 function instant(value: string | null | undefined): Date | null {
