@@ -4,7 +4,7 @@
  * never rests on this memory: an entry is used only while the database's change feed is live
  * (db/credential-changes.ts), every change of a row, by any replica or by Tryton, drops its entry
  * at commit, and a feed that drops out empties the database's entries. A read that overlapped a
- * change is not kept (generations), so a change is seen on every replica once its notification is
+ * change of its credential is not kept, so a change is seen on every replica once its notification is
  * in; the process that writes a row drops its entry at once (forget), and the replica that revokes
  * waits until its own feed has seen the change before it answers.
  */
@@ -23,8 +23,16 @@ interface DatabaseCache {
   readonly feed: CredentialChangeFeed;
   readonly entries: Map<number, CachedCredential>;
   readonly waiters: Map<number, Set<() => void>>;
-  /** Bumped by every change and reset: a read begun in an older generation is not kept. */
-  generation: number;
+  /** Counts the changes heard; a read notes the count it began at. */
+  changes: number;
+  /**
+   * The count at each credential's last change: a read of it begun before is not kept. Per
+   * credential, so that in a refresh storm one credential's change does not spoil the reads of the
+   * others (every call would go to the database until the storm is over).
+   */
+  readonly changedAt: Map<number, number>;
+  /** Reads begun before this count are not kept at all (a reset, or changedAt pruned). */
+  floor: number;
 }
 
 const MAX_ENTRIES_PER_DATABASE = 10_000;
@@ -49,10 +57,12 @@ export class TokenCache {
       const hit = cache.entries.get(ref.id);
       if (hit) return hit;
     }
-    const generation = cache.generation;
+    const began = cache.changes;
+    // Concurrent reads share one, but not across a change of the credential.
+    const generation = Math.max(cache.floor, cache.changedAt.get(ref.id) ?? 0);
     const row = await this.reads.run(`${ref.database}\u0000${ref.id}\u0000${generation}`, async () => {
       const found = await read();
-      if (found && cache.feed.live && cache.generation === generation) this.keep(cache, found);
+      if (found && cache.feed.live && unchangedSince(cache, ref.id, began)) this.keep(cache, found);
       return found;
     });
     return row ? (cache.entries.get(ref.id) ?? { row }) : undefined;
@@ -86,9 +96,7 @@ export class TokenCache {
    */
   forget(ref: CredentialRef): void {
     const cache = this.databases.get(ref.database);
-    if (!cache) return;
-    cache.generation++;
-    cache.entries.delete(ref.id);
+    if (cache) changed(cache, ref.id);
   }
 
   async close(): Promise<void> {
@@ -105,16 +113,19 @@ export class TokenCache {
       const created: DatabaseCache = {
         entries,
         waiters,
-        generation: 0,
+        changes: 0,
+        changedAt: new Map(),
+        floor: 0,
         feed: this.openFeed(database, {
           onChange: (id) => {
-            created.generation++;
-            entries.delete(id);
+            changed(created, id);
             for (const resolve of waiters.get(id) ?? []) resolve();
             waiters.delete(id);
           },
           onReset: () => {
-            created.generation++;
+            created.changes++;
+            created.floor = created.changes;
+            created.changedAt.clear();
             entries.clear();
             for (const set of waiters.values()) for (const resolve of set) resolve();
             waiters.clear();
@@ -136,4 +147,21 @@ export class TokenCache {
     }
     cache.entries.set(row.id, { row });
   }
+}
+
+/** A change of one credential: its entry goes, and reads of it begun before are not kept. */
+function changed(cache: DatabaseCache, id: number): void {
+  cache.changes++;
+  cache.entries.delete(id);
+  if (cache.changedAt.size >= MAX_ENTRIES_PER_DATABASE) {
+    // Bounded memory: forgetting which credentials changed means no read begun before now is kept.
+    cache.changedAt.clear();
+    cache.floor = cache.changes;
+  } else {
+    cache.changedAt.set(id, cache.changes);
+  }
+}
+
+function unchangedSince(cache: DatabaseCache, id: number, began: number): boolean {
+  return began >= cache.floor && (cache.changedAt.get(id) ?? 0) <= began;
 }

@@ -1,8 +1,8 @@
 /**
  * The token cache's own bookkeeping, with a feed driven by the test (the real feed on PostgreSQL is
- * exercised in test/oauth/token-cache.test.ts): a read that overlapped a change is not kept,
- * concurrent reads share one, nothing is used while the feed is down, and a writer's wait ends
- * when its change comes back.
+ * exercised in test/oauth/token-cache.test.ts): a read that overlapped a change of its credential
+ * (or a reset) is not kept, concurrent reads share one, nothing is used while the feed is down, and
+ * a writer's wait ends when its change comes back.
  */
 import { describe, expect, it } from 'vitest';
 import type { CredentialRef } from '../../src/credentials/context.js';
@@ -56,6 +56,32 @@ describe('TokenCache', () => {
     expect((await cache.get(ref, async () => row('without_authorization')))?.row.state).toBe(
       'without_authorization',
     );
+  });
+
+  it("keeps a read that only another credential's change overlapped, not one a reset overlapped", async () => {
+    const { feed, cache, ref } = setup();
+    let reads = 0;
+    let release: (value: CredentialRow) => void = () => {};
+    const slow = () => {
+      reads++;
+      return new Promise<CredentialRow>((resolve) => (release = resolve));
+    };
+    const overlapped = cache.get(ref, slow);
+    feed.handlers?.onChange(8);
+    release(row('authorized'));
+    await overlapped;
+    await cache.get(ref, slow);
+    expect(reads).toBe(1);
+
+    feed.handlers?.onChange(7);
+    const spoiled = cache.get(ref, slow);
+    feed.handlers?.onReset();
+    release(row('authorized'));
+    await spoiled;
+    const again = cache.get(ref, slow);
+    release(row('authorized'));
+    await again;
+    expect(reads).toBe(3);
   });
 
   it('shares concurrent reads, but not across a change', async () => {
