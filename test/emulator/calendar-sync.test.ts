@@ -86,6 +86,29 @@ describe('full sync paging', () => {
   });
 });
 
+describe('paging one listing', () => {
+  it('leaves out of the next pages an event changed after the first page, as it did before the listing was kept', async () => {
+    await seed(5);
+    await h.control('POST', '/paging', { maxPageSize: 2 });
+    const first = await h.api(token, 'GET', events, { query: { maxResults: '100' } });
+    const all = await h.listAll(token, 'primary', {});
+    const later = all.items
+      .map((item: any) => item.id)
+      .filter((id: string) => !first.body.items.some((item: any) => item.id === id));
+    expect(later).toHaveLength(3);
+    await h.control('PATCH', `/calendars/${EMAIL}/events/${later[1]}`, { summary: 'Changed while paging' });
+    // The same listing again from its first page token: what changed is left out, the rest still comes.
+    let pageToken = first.body.nextPageToken;
+    const rest: string[] = [];
+    while (pageToken) {
+      const page = (await h.api(token, 'GET', events, { query: { maxResults: '100', pageToken } })).body;
+      rest.push(...page.items.map((item: any) => item.id));
+      pageToken = page.nextPageToken;
+    }
+    expect(rest).toEqual([later[0], later[2]]);
+  });
+});
+
 describe('incremental sync', () => {
   it('returns what changed through the control API and the API, deletions as cancelled, over several pages', async () => {
     const ids = await seed(6);

@@ -74,14 +74,10 @@ export function listEvents(
     after = page.after;
     since = page.since ?? since;
   }
-  const events = Object.values(store.events(calendar.id)).filter((event) => event.changed <= upto);
-  const candidates =
-    since === undefined
-      ? fullCandidates(events, params, store.now())
-      : incrementalCandidates(events, store.tombstones(calendar.id), since, upto, params, store.now());
-  const items = sortItems(candidates, params).filter((item) => compareKeys(item.key, after) > 0);
+  const { events, items } = sortedListing(store, calendar, params, since, upto);
+  const start = firstAfter(items, after);
   const size = Math.min(params.maxResults, store.maxPageSize ?? MAX_MAX_RESULTS);
-  const page = items.slice(0, size);
+  const page = items.slice(start, start + size);
   const render = { ...context, zone: params.zone, listing: true };
   const answer: Record<string, unknown> = {
     kind: 'calendar#events',
@@ -96,7 +92,7 @@ export function listEvents(
     defaultReminders: [],
   };
   const last = page.at(-1);
-  if (items.length > page.length && last)
+  if (items.length - start > page.length && last)
     answer.nextPageToken = encodePageToken({ calendarId: calendar.id, upto, after: last.key, since });
   else
     answer.nextSyncToken = encodeSyncToken({
@@ -106,6 +102,59 @@ export function listEvents(
     });
   answer.items = page.map((item) => renderEvent(item.event, render));
   return answer;
+}
+
+interface Listing {
+  readonly events: readonly StoredEvent[];
+  readonly items: readonly Item[];
+}
+
+/** How long the pages of one listing may reuse it (series are expanded up to a horizon from now). */
+const LISTING_REUSE_MS = 30_000;
+const lastListings = new WeakMap<CalendarStore, { key: string; at: number; listing: Listing }>();
+
+/**
+ * Every item of a listing, in order. A client pages through one listing with page tokens, and each
+ * page needs the whole listing to find its place: the last one computed is kept while nothing in
+ * the store changed, so that the pages of a 10,000-event calendar expand its series once, not once
+ * per page. Any change gives the store a new revision, and the listing is computed again.
+ */
+function sortedListing(
+  store: CalendarStore,
+  calendar: StoredCalendar,
+  params: ListParams,
+  since: number | undefined,
+  upto: number,
+): Listing {
+  const key = JSON.stringify([
+    store.revision,
+    calendar.id,
+    since,
+    upto,
+    { ...params, pageToken: null, maxResults: null },
+  ]);
+  const kept = lastListings.get(store);
+  if (kept && kept.key === key && Math.abs(store.now() - kept.at) < LISTING_REUSE_MS) return kept.listing;
+  const events = Object.values(store.events(calendar.id)).filter((event) => event.changed <= upto);
+  const candidates =
+    since === undefined
+      ? fullCandidates(events, params, store.now())
+      : incrementalCandidates(events, store.tombstones(calendar.id), since, upto, params, store.now());
+  const listing = { events, items: sortItems(candidates, params) };
+  lastListings.set(store, { key, at: store.now(), listing });
+  return listing;
+}
+
+/** The index of the first item after `after` (items are sorted by key). */
+function firstAfter(items: readonly Item[], after: readonly (number | string)[]): number {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys((items[middle] as Item).key, after) > 0) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /** events.instances: the occurrences of one series, exceptions in place, ordered by start. */

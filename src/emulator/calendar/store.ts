@@ -77,6 +77,7 @@ function emptyData(): CalendarData {
 
 export class CalendarStore {
   private data: CalendarData = emptyData();
+  private loads = 0;
   readonly now: () => number;
 
   constructor(now: () => number) {
@@ -85,6 +86,15 @@ export class CalendarStore {
 
   reset(): void {
     this.data = emptyData();
+    this.loads++;
+  }
+
+  /**
+   * Changes whenever what a listing shows may have changed: every change takes a new change number
+   * (stamp), and a reset or a load replaces the whole state.
+   */
+  get revision(): string {
+    return `${this.loads}:${this.data.seq}`;
   }
 
   /** The whole state as plain JSON (what the state file holds, persistence.ts). */
@@ -94,6 +104,7 @@ export class CalendarStore {
 
   load(data: CalendarData): void {
     this.data = structuredClone(data);
+    this.loads++;
   }
 
   get seq(): number {
