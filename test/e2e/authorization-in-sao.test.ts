@@ -5,36 +5,13 @@
  * Needs Chromium and, in e2e/sao/, sao and playwright-core: `bash scripts/e2e-setup.sh` installs them.
  * Screenshots of each step go to .cache/e2e/authorization-in-sao/ (and failure.png/.html on failure).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../support/tryton.js';
-import { missingForBrowser, startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
+import { browserFailure, launchChromium, STEP_MS, screenshotFolder } from './support/browser.js';
+import { startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const SHOTS = join(ROOT, '.cache', 'e2e', 'authorization-in-sao');
 const ACCOUNT = 'calendar.owner@example.com';
 const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
-/** Longest wait for one thing to show up in the browser. */
-// A step's limit, not a speed target: CI runs the heavy model test beside the browser.
-const STEP_MS = 45_000;
-
-// playwright-core lives in e2e/sao/ (with sao) so that the project's own dependencies stay as they
-// are; it is loaded from there at run time and typed loosely here for the same reason.
-function playwright(): any {
-  return createRequire(join(ROOT, 'e2e', 'sao', 'package.json'))('playwright-core');
-}
 
 describe('authorization in the Tryton web client', () => {
   let stack: TrytonStack | undefined;
@@ -46,19 +23,11 @@ describe('authorization in the Tryton web client', () => {
   });
 
   it('an admin creates credentials, clicks Authorize, allows at Google, is notified and refreshes', async () => {
-    const missing = missingForBrowser(CHROMIUM);
-    if (missing.length > 0)
-      throw new Error(`missing for the browser test: ${missing.join(', ')}; run: bash scripts/e2e-setup.sh`);
-    rmSync(SHOTS, { recursive: true, force: true });
-    mkdirSync(SHOTS, { recursive: true });
+    const shots = screenshotFolder('authorization-in-sao');
 
     stack = await startTrytonStack();
     const current = stack;
-    browser = await playwright().chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      timeout: STEP_MS,
-    });
+    browser = await launchChromium();
     // launch() runs Chromium on a fresh temporary profile; the context adds nothing to it.
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(STEP_MS);
@@ -85,7 +54,7 @@ describe('authorization in the Tryton web client', () => {
     let step = 0;
     const shot = async (target: any, name: string) => {
       step += 1;
-      await target.screenshot({ path: join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`) });
+      await target.screenshot({ path: join(shots, `${String(step).padStart(2, '0')}-${name}.png`) });
     };
 
     try {
@@ -244,15 +213,7 @@ describe('authorization in the Tryton web client', () => {
       expect(row?.refresh_token).toMatch(/^gcm1\./);
       expect(problems).toEqual([]);
     } catch (error) {
-      await page.screenshot({ path: join(SHOTS, 'failure.png') }).catch(() => undefined);
-      writeFileSync(join(SHOTS, 'failure.html'), await page.content().catch(() => ''));
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `${message}\n--- browser\n${problems.join('\n') || '(nothing)'}\n` +
-          `screenshots: ${SHOTS}\n--- database sessions\n${await current.sessions().catch(String)}\n` +
-          current.logs().slice(-6000),
-        { cause: error },
-      );
+      throw await browserFailure(error, page, shots, problems, current);
     }
   }, 400_000);
 });

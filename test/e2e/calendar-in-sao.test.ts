@@ -10,27 +10,13 @@
  * Needs Chromium and, in e2e/sao/, sao and playwright-core: `bash scripts/e2e-setup.sh` installs them.
  * Screenshots go to .cache/e2e/calendar-in-sao/ (and failure.png/.html on failure).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { consent, followRedirect } from '../support/consent.js';
 import { call } from '../support/rpc.js';
-import { ROOT } from '../support/tryton.js';
-import { missingForBrowser, startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
+import { browserFailure, launchChromium, STEP_MS, screenshotFolder } from './support/browser.js';
+import { startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const SHOTS = join(ROOT, '.cache', 'e2e', 'calendar-in-sao');
 const ACCOUNT = 'calendar.owner@example.com';
 const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 /**
@@ -41,12 +27,6 @@ const BROWSER_ZONE = 'Asia/Kolkata';
 const EVENT_ZONE = 'Asia/Tokyo';
 const TITLE = 'Call with the Tokyo office';
 const ALL_DAY_TITLE = 'Sales offsite';
-// A step's limit, not a speed target: CI runs the heavy model test beside the browser.
-const STEP_MS = 45_000;
-
-function playwright(): any {
-  return createRequire(join(ROOT, 'e2e', 'sao', 'package.json'))('playwright-core');
-}
 
 /** Today's date (YYYY-MM-DD) in a zone: the week sao's calendar view opens on holds it. */
 function today(zone: string): string {
@@ -63,17 +43,9 @@ describe('Google Calendar events in the Tryton web client', () => {
   });
 
   it('a Google event shows in the week view on its day, at its time in the browser zone', async () => {
-    const missing = missingForBrowser(CHROMIUM);
-    if (missing.length > 0)
-      throw new Error(`missing for the browser test: ${missing.join(', ')}; run: bash scripts/e2e-setup.sh`);
-    rmSync(SHOTS, { recursive: true, force: true });
-    mkdirSync(SHOTS, { recursive: true });
+    const shots = screenshotFolder('calendar-in-sao');
 
-    const browserStarting = playwright().chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      timeout: STEP_MS,
-    });
+    const browserStarting = launchChromium();
     stack = await startTrytonStack();
     browser = await browserStarting;
     const current = stack;
@@ -193,18 +165,10 @@ describe('Google Calendar events in the Tryton web client', () => {
       const allDayBox = await allDay.boundingBox();
       expect(allDayBox.x).toBeGreaterThanOrEqual(column.x - 1);
       expect(allDayBox.x + allDayBox.width).toBeLessThanOrEqual(column.x + column.width + 1);
-      await page.screenshot({ path: join(SHOTS, 'week-view.png') });
+      await page.screenshot({ path: join(shots, 'week-view.png') });
       expect(problems).toEqual([]);
     } catch (error) {
-      await page.screenshot({ path: join(SHOTS, 'failure.png') }).catch(() => undefined);
-      writeFileSync(join(SHOTS, 'failure.html'), await page.content().catch(() => ''));
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `${message}\n--- browser\n${problems.join('\n') || '(nothing)'}\n` +
-          `screenshots: ${SHOTS}\n--- database sessions\n${await current.sessions().catch(String)}\n` +
-          current.logs().slice(-6000),
-        { cause: error },
-      );
+      throw await browserFailure(error, page, shots, problems, current);
     }
   }, 360_000);
 });
