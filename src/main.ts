@@ -51,7 +51,7 @@ const JOB_CONCURRENCY = 4;
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const pools = new DatabasePools(config.databaseUri, { logger, timeoutMs: config.databaseTimeoutMs });
   // Filled in below: a database's background work starts once it is first served (migrated).
-  let startJobs: (database: string) => void = () => {};
+  let startJobs: (database: string, attempt?: number) => void = () => {};
   const cipher = new TokenCipher(config.encryptionKeys);
   const databases = new ServedDatabases(pools, config.databases, Date.now, async (knex, database) => {
     await migrateLatest(knex);
@@ -118,10 +118,18 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     concurrency: JOB_CONCURRENCY,
     pollIntervalMs: Math.min(2_000, config.refresh.intervalSeconds * 1000),
   });
-  startJobs = (database) => {
-    startBackgroundWork(database, tasks).catch((error: Error) =>
-      logger.warn({ database, err: error.message }, 'background work not started'),
-    );
+  // A database that cannot take its runner now (unreachable, a lock held by another replica's
+  // migration) is tried again, 5 s later then doubling up to a minute, until the sidecar stops.
+  startJobs = (database, attempt = 0) => {
+    startBackgroundWork(database, tasks).catch((error: Error) => {
+      if (jobs.isStopped) return;
+      const retryMs = Math.min(60_000, 5_000 * 2 ** attempt);
+      logger.warn(
+        { database, err: error.message, retry_in_s: retryMs / 1000 },
+        'background work not started',
+      );
+      setTimeout(() => startJobs(database, attempt + 1), retryMs).unref();
+    });
   };
   // After a restart, every served database's background work resumes without waiting for a caller.
   databases

@@ -45,6 +45,10 @@ export class JobEngine {
     private readonly options: JobEngineOptions,
   ) {}
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   /** Starts the database's runner unless it runs; resolves once it takes jobs. */
   start(database: string): Promise<Runner> {
     let runner = this.runners.get(database);

@@ -190,3 +190,54 @@ describe("the sidecar's connections killed under load", () => {
     expect(lines.join('\n')).not.toContain('"stack"');
   });
 });
+
+describe('a job runner that cannot start at first', () => {
+  let database: string;
+  let db: Knex;
+
+  beforeAll(async () => {
+    database = await cloneDatabase(STANDALONE_TEMPLATE, 'gi_test_runner');
+    db = connect(database);
+    // graphile-worker's own first table, as it creates it, so that a lock on it stops the runner's start.
+    await db.raw(`CREATE SCHEMA google_integration_jobs;
+      CREATE TABLE google_integration_jobs.migrations (
+        id int PRIMARY KEY, ts timestamptz DEFAULT now() NOT NULL, breaking boolean NOT NULL DEFAULT false)`);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(database);
+  });
+
+  it('is started again a few seconds later, once what stopped it is gone', async () => {
+    const locker = await db.client.acquireConnection();
+    let sidecar: RunningSidecar | undefined;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE google_integration_jobs.migrations IN ACCESS EXCLUSIVE MODE');
+      let lines: string[];
+      ({ sidecar, lines } = await sidecarWithLogs({
+        SIDECAR_DATABASES: database,
+        SIDECAR_DATABASE_TIMEOUT: '0.5',
+      }));
+      await expect
+        .poll(() => lines.some((line) => line.includes('"msg":"background work not started"')), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      expect(lines.find((line) => line.includes('background work not started'))).toContain('"retry_in_s":5');
+      await locker.query('ROLLBACK');
+      await expect
+        .poll(() => lines.some((line) => line.includes('"msg":"job runner started"')), { timeout: 15_000 })
+        .toBe(true);
+      const jobs = await db.raw(
+        "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'refresh_due_tokens'",
+      );
+      expect(jobs.rows[0].n).toBe(1);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await db.client.releaseConnection(locker);
+      await sidecar?.close();
+    }
+  }, 60_000);
+});
