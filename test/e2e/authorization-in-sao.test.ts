@@ -91,12 +91,28 @@ describe('authorization in the Tryton web client', () => {
       const authorize = form.locator('button[name="request_authorization"]');
       await authorize.waitFor({ state: 'visible' });
 
-      await field('name').fill('Calendar of the sales team');
-      await field('client_id').fill(current.clientId);
-      await field('client_secret').fill(current.clientSecret);
       // trytond proposes the sidecar's callback for this database; the admin types what they
       // registered at Google, here the same.
-      await field('redirect_uri').fill(current.redirectUri);
+      const typed: Array<[string, string]> = [
+        ['name', 'Calendar of the sales team'],
+        ['client_id', current.clientId],
+        ['client_secret', current.clientSecret],
+        ['redirect_uri', current.redirectUri],
+      ];
+      for (const [name, value] of typed) await field(name).fill(value);
+      // sao puts the cursor in the first field once the new record is shown, which on a loaded
+      // machine can be after a fill began: what went elsewhere is typed again, as a person would.
+      await expect
+        .poll(async () => {
+          let wrong = 0;
+          for (const [name, value] of typed) {
+            if ((await field(name).inputValue()) === value) continue;
+            wrong++;
+            await field(name).fill(value);
+          }
+          return wrong;
+        }, poll)
+        .toBe(0);
       await shot(page, 'new-credentials');
       await tab.locator('button#save').click();
       await tab.locator('.infobar').getByText('Record saved.').waitFor({ state: 'visible' });
