@@ -7,7 +7,14 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { browserFailure, launchChromium, STEP_MS, screenshotFolder } from './support/browser.js';
+import {
+  browserFailure,
+  launchChromium,
+  logIn,
+  openMenuEntry,
+  STEP_MS,
+  screenshotFolder,
+} from './support/browser.js';
 import { startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
 
 const ACCOUNT = 'calendar.owner@example.com';
@@ -58,21 +65,9 @@ describe('authorization in the Tryton web client', () => {
     };
 
     try {
-      // Log in: database, user name, then the password dialog.
-      await page.goto(`${current.trytonUrl}/#${current.database}`);
-      const database = page.locator('input#database');
-      await database.waitFor({ state: 'visible' });
-      await database.fill(current.database);
-      await page.locator('input#login').fill('admin');
-      await page.getByRole('button', { name: 'Login' }).click();
-      await page.locator('input#ask-dialog-entry').fill('admin');
-      await page.locator('.ask-dialog').getByRole('button', { name: 'OK' }).click();
-
+      await logIn(page, current);
       // Google Integration > Credentials: the list, then a new record in the form.
-      const menu = page.locator('#menu');
-      await menu.locator('tr', { hasText: 'Google Integration' }).locator('.expander').click();
-      await menu.locator('td', { hasText: 'Credentials' }).dblclick();
-      const tab = page.locator('#tabcontent > .tab-pane.active');
+      const tab = await openMenuEntry(page, 'Credentials');
       await tab.locator('.treeview').waitFor({ state: 'visible' });
       await shot(page, 'credentials-list');
       await tab.locator('button#new_').click();

@@ -14,7 +14,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { consent, followRedirect } from '../support/consent.js';
 import { call } from '../support/rpc.js';
-import { browserFailure, launchChromium, STEP_MS, screenshotFolder } from './support/browser.js';
+import {
+  browserFailure,
+  launchChromium,
+  logIn,
+  openMenuEntry,
+  STEP_MS,
+  screenshotFolder,
+} from './support/browser.js';
 import { startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
 
 const ACCOUNT = 'calendar.owner@example.com';
@@ -126,20 +133,9 @@ describe('Google Calendar events in the Tryton web client', () => {
     page.on('pageerror', (error: Error) => problems.push(`page error: ${error.message}`));
 
     try {
-      await page.goto(`${current.trytonUrl}/#${current.database}`);
-      const database = page.locator('input#database');
-      await database.waitFor({ state: 'visible' });
-      await database.fill(current.database);
-      await page.locator('input#login').fill('admin');
-      await page.getByRole('button', { name: 'Login' }).click();
-      await page.locator('input#ask-dialog-entry').fill('admin');
-      await page.locator('.ask-dialog').getByRole('button', { name: 'OK' }).click();
-
+      await logIn(page, current);
       // Google Integration > Google Calendar Events: the calendar view, in week mode, this week.
-      const menu = page.locator('#menu');
-      await menu.locator('tr', { hasText: 'Google Integration' }).locator('.expander').click();
-      await menu.locator('td', { hasText: 'Google Calendar Events' }).dblclick();
-      const tab = page.locator('#tabcontent > .tab-pane.active');
+      const tab = await openMenuEntry(page, 'Google Calendar Events');
       const calendar = tab.locator('.calendar');
       await calendar.locator('.fc-agendaWeek-view').waitFor({ state: 'visible' });
 

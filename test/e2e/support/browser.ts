@@ -43,6 +43,26 @@ export function launchChromium(): Promise<any> {
   return playwright().chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_MS });
 }
 
+/** Logs in to sao as admin, as a person does: database, user name, then the password dialog. */
+export async function logIn(page: any, stack: TrytonStack): Promise<void> {
+  await page.goto(`${stack.trytonUrl}/#${stack.database}`);
+  const database = page.locator('input#database');
+  await database.waitFor({ state: 'visible' });
+  await database.fill(stack.database);
+  await page.locator('input#login').fill('admin');
+  await page.getByRole('button', { name: 'Login' }).click();
+  await page.locator('input#ask-dialog-entry').fill('admin');
+  await page.locator('.ask-dialog').getByRole('button', { name: 'OK' }).click();
+}
+
+/** Opens an entry of the Google Integration menu; returns the tab it opens in. */
+export async function openMenuEntry(page: any, entry: string): Promise<any> {
+  const menu = page.locator('#menu');
+  await menu.locator('tr', { hasText: 'Google Integration' }).locator('.expander').click();
+  await menu.locator('td', { hasText: entry }).dblclick();
+  return page.locator('#tabcontent > .tab-pane.active');
+}
+
 /** .cache/e2e/<name>/, emptied: where a test's screenshots go. */
 export function screenshotFolder(name: string): string {
   const folder = join(ROOT, '.cache', 'e2e', name);
