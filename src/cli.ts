@@ -23,7 +23,7 @@ commands:
   rotate-keys [--database NAME]
                               re-encrypt tokens under the first SIDECAR_ENCRYPTION_KEYS key;
                               databases chosen as for migrate
-  emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI]... [--state PATH]
+  emulator [--port N] [--host H] [--allow-host NAME]... [--client ID:SECRET:REDIRECT_URI]... [--state PATH]
                               run the offline Google emulator (OAuth2, Calendar v3, a web page at /;
                               --state keeps it across restarts; for tests and development)
   doctor [--database NAME]... [--trytond-config PATH] [--json]

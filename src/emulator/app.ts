@@ -12,6 +12,7 @@ import { authRoute } from './oauth/auth-route.js';
 import { revokeRoute } from './oauth/revoke-route.js';
 import { tokenRoute } from './oauth/token-route.js';
 import { userinfoRoute } from './oauth/userinfo-route.js';
+import { RequestGuard } from './request-guard.js';
 import type { EmulatorState } from './state.js';
 import type { Traffic } from './traffic.js';
 import { webRoutes } from './web/routes.js';
@@ -21,6 +22,8 @@ export interface EmulatorAppDependencies {
   readonly traffic: Traffic;
   readonly logger: Logger;
   readonly controlApi: boolean;
+  /** What the control API and the web page accept (request-guard.ts). Default: loopback hosts only. */
+  readonly guard?: RequestGuard;
   /** Called after every answer: something may have changed (what saves the state file). */
   readonly afterRequest?: () => void;
 }
@@ -30,6 +33,7 @@ export function createEmulatorApp({
   traffic,
   logger,
   controlApi,
+  guard = new RequestGuard(),
   afterRequest,
 }: EmulatorAppDependencies): Express {
   const app = express();
@@ -42,14 +46,14 @@ export function createEmulatorApp({
       response.on('finish', afterRequest);
       next();
     });
-  if (controlApi) app.use(CONTROL_PREFIX, controlRoutes(state, traffic));
+  if (controlApi) app.use(CONTROL_PREFIX, controlRoutes(state, traffic, guard));
   app.use(authRoute(state, traffic));
   app.use(tokenRoute(state, traffic));
   app.use(revokeRoute(state, traffic));
   app.use(userinfoRoute(state, traffic));
   app.use(CALENDAR_PREFIX, calendarRoutes(state, traffic));
   // The root page for people (web/): like the control API, it can change everything, so it goes with it.
-  if (controlApi) app.use(webRoutes(state));
+  if (controlApi) app.use(webRoutes(state, guard));
   app.use((_request, response) => {
     response.status(404).json({ error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } });
   });

@@ -8,11 +8,14 @@ import { closeOnSignals } from '../shutdown.js';
 import { startEmulator } from './server.js';
 import type { Client } from './state.js';
 
-export const EMULATOR_USAGE = `usage: tryton-google emulator [--port N] [--host H] [--client ID:SECRET:REDIRECT_URI ...]
+export const EMULATOR_USAGE = `usage: tryton-google emulator [--port N] [--host H] [--allow-host NAME ...]
+                             [--client ID:SECRET:REDIRECT_URI ...]
                              [--access-token-ttl SECONDS] [--code-ttl SECONDS] [--state PATH]
 
   --port N                 port to listen on (default 0: any free port, printed on start)
   --host H                 address to bind (default 127.0.0.1; the control API is unauthenticated)
+  --allow-host NAME        a host name (or address) under which the control API and the web page may be
+                           reached, besides loopback names and --host (repeatable; any port)
   --client ID:SECRET:URI   register an OAuth client (repeatable; the URI may contain ':')
   --access-token-ttl S     access-token lifetime in seconds (default 3599)
   --code-ttl S             authorization-code lifetime in seconds (default 600)
@@ -36,6 +39,7 @@ export async function runEmulatorCommand(args: string[], env: NodeJS.ProcessEnv)
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       client: { type: 'string', multiple: true },
       'access-token-ttl': { type: 'string' },
       'code-ttl': { type: 'string' },
@@ -45,6 +49,7 @@ export async function runEmulatorCommand(args: string[], env: NodeJS.ProcessEnv)
   const logger = createLogger(env.LOG_LEVEL ?? 'info');
   const emulator = await startEmulator({
     host: values.host ?? '127.0.0.1',
+    allowedHosts: (values['allow-host'] ?? []).map(parseAllowedHost),
     port: integer('--port', values.port ?? '0', 0, 65_535),
     clients: mergeClients((values.client ?? []).map(parseClient)),
     accessTokenTtlSeconds: integer('--access-token-ttl', values['access-token-ttl'] ?? '3599', 1, 86_400),
@@ -73,6 +78,13 @@ export function parseClient(value: string): Client {
     );
   }
   return { clientId, clientSecret, redirectUris: [redirectUri] };
+}
+
+/** A name as the `Host` header gives it, without port: `name`, `1.2.3.4`, `[::1]` or `::1`. */
+export function parseAllowedHost(value: string): string {
+  if (!/^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]|[0-9a-f]*:[0-9a-f:.]+)$/i.test(value))
+    throw new EmulatorUsageError(`--allow-host must be a host name or address without port, got "${value}"`);
+  return value;
 }
 
 /** The same ID given twice with different URIs registers one client with both redirect URIs. */

@@ -1,12 +1,16 @@
 /**
  * The test-control API under `/__emulator/`: JSON in, JSON out, for tests and for users' own development.
- * It scripts the emulator (clients, revocations, expiry, latency, failures) and reads its call counts. It
- * is not part of the Google-like surface: none of its calls are counted, delayed or failed.
+ * It scripts the emulator (clients, revocations, expiry, the clock, latency, failures) and reads its call
+ * counts. It is not part of the Google-like surface: none of its calls are counted, delayed or failed.
+ * Every call passes the request guard first (request-guard.ts): it can change everything, so only the
+ * developer's own tools may reach it.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { parse } from './control-body.js';
 import { CALENDAR_CONTROL_PREFIX, calendarControlRoutes } from './calendar/control.js';
+import { parseDateTime } from './calendar/tz.js';
+import type { RequestGuard } from './request-guard.js';
 import type { EmulatorState } from './state.js';
 import { ENDPOINTS, type Traffic } from './traffic.js';
 
@@ -14,6 +18,8 @@ export const CONTROL_PREFIX = '/__emulator';
 
 const absoluteUrl = z.string().refine((value) => URL.canParse(value), { error: 'must be an absolute URL' });
 const endpoint = z.enum(ENDPOINTS);
+/** A century either way: far enough for any expiry or horizon, near enough to stay a valid Date. */
+const MAX_CLOCK_MOVE_MS = 100 * 366 * 86_400_000;
 
 const schemas = {
   client: z.strictObject({
@@ -23,22 +29,49 @@ const schemas = {
   }),
   selector: z.strictObject({ client_id: z.string().min(1).optional(), email: z.string().min(1).optional() }),
   latency: z.strictObject({ ms: z.number().int().min(0).max(600_000), endpoint: endpoint.optional() }),
-  failure: z.strictObject({
-    endpoint,
-    status: z.number().int().min(400).max(599),
-    count: z.number().int().min(1).default(1),
-    /** Each call fails with this probability (the failure's count still caps how many do). */
-    probability: z.number().gt(0).max(1).default(1),
-    body: z.unknown().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    /** API endpoints: the Google reason of the default body (403 `userRateLimitExceeded`, `quotaExceeded`, ...). */
-    reason: z.string().min(1).max(64).optional(),
-  }),
+  failure: z
+    .strictObject({
+      endpoint,
+      status: z.number().int().min(400).max(599),
+      count: z.number().int().min(1).default(1),
+      /** Each call fails with this probability (the failure's count still caps how many do). */
+      probability: z.number().gt(0).max(1).default(1),
+      body: z.unknown().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      /** API endpoints: the Google reason of the default body (403 `userRateLimitExceeded`, `quotaExceeded`, ...). */
+      reason: z.string().min(1).max(64).optional(),
+      /** Endpoint `calendar` only: taken only by calls on this calendar (`/calendar/v3/calendars/<id>/...`). */
+      calendar_id: z.string().min(1).optional(),
+    })
+    .refine((body) => body.calendar_id === undefined || body.endpoint === 'calendar', {
+      error: 'calendar_id is only for endpoint "calendar"',
+      path: ['calendar_id'],
+    }),
+  clock: z
+    .strictObject({
+      advance_ms: z.number().int().min(-MAX_CLOCK_MOVE_MS).max(MAX_CLOCK_MOVE_MS).optional(),
+      set: z
+        .string()
+        .refine((value) => parseDateTime(value) !== undefined, {
+          error: 'must be an RFC 3339 date-time with an offset',
+        })
+        .optional(),
+      reset: z.literal(true).optional(),
+    })
+    .refine((body) => [body.advance_ms, body.set, body.reset].filter((v) => v !== undefined).length === 1, {
+      error: 'give exactly one of advance_ms, set, reset',
+    }),
   reset: z.strictObject({ clients: z.boolean().default(false) }),
 };
 
-export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
+export function controlRoutes(state: EmulatorState, traffic: Traffic, guard: RequestGuard): Router {
   const router = express.Router();
+  router.use((request, response, next) => {
+    const refusal = guard.check(request, { crossSite: true, jsonBody: true });
+    if (refusal)
+      response.status(refusal.status).json({ error: refusal.error, error_description: refusal.description });
+    else next();
+  });
   router.use(express.json({ limit: '256kb' }));
 
   router.get('/clients', (_request, response) => {
@@ -84,6 +117,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
       body: body.body,
       headers: body.headers ?? {},
       reason: body.reason,
+      calendarId: body.calendar_id,
     });
     response.json({ pending: traffic.pendingFailures() });
   });
@@ -96,6 +130,20 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     }
     traffic.clearFailures(parsed.data);
     response.json({ pending: traffic.pendingFailures() });
+  });
+  router.get('/clock', (_request, response) => {
+    response.json(clockAnswer(state));
+  });
+  // Moves the emulator's clock by an offset over the injected one; every expiry, TTL, horizon, quota
+  // window and `updated` stamp follows, since they all read `state.now()`.
+  router.post('/clock', (request, response) => {
+    const body = parse(schemas.clock, request, response);
+    if (!body) return;
+    if (body.reset) state.setClockOffset(0);
+    else if (body.advance_ms !== undefined) state.setClockOffset(state.clockOffset + body.advance_ms);
+    else if (body.set !== undefined)
+      state.setClockOffset((parseDateTime(body.set) as number) - state.options.now());
+    response.json(clockAnswer(state));
   });
   router.get('/stats', (_request, response) => {
     response.json(traffic.stats());
@@ -112,4 +160,8 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic): Router {
     response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
   });
   return router;
+}
+
+function clockAnswer(state: EmulatorState): { now: string; offset_ms: number } {
+  return { now: new Date(state.now()).toISOString(), offset_ms: state.clockOffset };
 }

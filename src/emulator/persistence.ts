@@ -20,6 +20,8 @@ export const STATE_FILE_VERSION = 1;
 export interface StateFile {
   readonly version: typeof STATE_FILE_VERSION;
   readonly savedAt: string;
+  /** How far the control API moved the clock; absent in files written before it could. */
+  readonly clock?: { readonly offsetMs: number };
   readonly oauth: OAuthData;
   readonly calendar: CalendarData;
 }
@@ -106,11 +108,26 @@ const calendarSchema = z.object({
     projectDay: z.record(z.string(), z.array(z.number())),
   }),
   maxPageSize: int.nullable(),
+  // Absent in files written before they existed: the store then defaults them (off, none).
+  changeWhilePaging: z
+    .object({ calendarId: z.string().optional(), count: int.min(1) })
+    .nullable()
+    .optional(),
+  raw: z
+    .record(
+      z.string(),
+      z.record(
+        z.string(),
+        z.object({ fields: z.record(z.string(), z.unknown()), changed: int, updated: int, etag: z.string() }),
+      ),
+    )
+    .optional(),
   sentUpdates: z.array(z.looseObject({})),
 });
 const fileSchema = z.object({
   version: z.literal(STATE_FILE_VERSION),
   savedAt: z.string(),
+  clock: z.object({ offsetMs: int }).optional(),
   oauth: oauthSchema,
   calendar: calendarSchema,
 });
@@ -151,6 +168,7 @@ export function snapshot(state: EmulatorState): StateFile {
   return {
     version: STATE_FILE_VERSION,
     savedAt: new Date(state.now()).toISOString(),
+    clock: { offsetMs: state.clockOffset },
     oauth: state.toJSON(),
     calendar: state.calendar.toJSON(),
   };
@@ -158,6 +176,7 @@ export function snapshot(state: EmulatorState): StateFile {
 
 export function restore(state: EmulatorState, file: StateFile): void {
   state.load(file.oauth);
+  state.setClockOffset(file.clock?.offsetMs ?? 0);
   state.calendar.load(file.calendar);
 }
 
@@ -250,5 +269,5 @@ export class StateSaver {
 
 /** The file's content but for the time it was saved: what tells whether there is anything to write. */
 function comparableContent(file: StateFile): string {
-  return JSON.stringify([file.oauth, file.calendar]);
+  return JSON.stringify([file.clock, file.oauth, file.calendar]);
 }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../log.js';
 import { createEmulatorApp } from './app.js';
 import { readStateFile, restore, StateSaver } from './persistence.js';
+import { RequestGuard } from './request-guard.js';
 import { AUTH_PATH } from './oauth/auth-route.js';
 import { type Client, EmulatorState } from './state.js';
 import { Traffic } from './traffic.js';
@@ -33,6 +34,11 @@ export interface EmulatorOptions {
   readonly now?: () => number;
   /** Mount the `/__emulator/` control API and the web page at `/`. Default true. */
   readonly controlApi?: boolean;
+  /**
+   * More host names the `Host` header may give when reaching the control API and the web page (any
+   * port); loopback names and `host` (unless a wildcard) always may. See request-guard.ts.
+   */
+  readonly allowedHosts?: readonly string[];
   /**
    * A JSON state file: loaded at start (absent: empty state; unreadable or not a state: StateFileError),
    * then saved after changes, debounced, atomically and with mode 0600. Default none: memory only.
@@ -88,6 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     traffic,
     logger,
     controlApi: options.controlApi ?? true,
+    guard: new RequestGuard({ boundHost: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts }),
     ...(saver ? { afterRequest: () => saver.changed() } : {}),
   });
 

@@ -1,8 +1,9 @@
 /**
  * Everything the emulated Google remembers about OAuth: registered clients, consent requests waiting for
  * a decision, authorization codes, grants and tokens. In memory; `toJSON`/`load` let persistence.ts keep
- * it in a state file across restarts when asked (`--state`), and tests reset it between cases. Protocol rules live in the routes; this module only
- * stores, looks up and forgets, with time taken from an injectable clock so tests can move it.
+ * it in a state file across restarts when asked (`--state`), and tests reset it between cases. Protocol
+ * rules live in the routes; this module only stores, looks up and forgets, with time taken from an
+ * injectable clock plus an offset the control API moves, so tests can move time either way.
  */
 import { CalendarStore } from './calendar/store.js';
 import { randomToken, TOKEN_PREFIX } from './secrets.js';
@@ -102,6 +103,8 @@ export class EmulatorState {
   /** Scopes granted per client and user: what `include_granted_scopes=true` adds to a new consent. */
   private readonly grants = new Map<string, { scopes: Set<string>; at: number }>();
   private readonly accounts = new Set<string>();
+  /** Added to the injected clock: how `POST /__emulator/clock` moves time (kept in the state file). */
+  private offsetMs = 0;
   /** Calendars and events of every account (calendar/store.ts); reset with the rest. */
   readonly calendar: CalendarStore;
 
@@ -110,8 +113,17 @@ export class EmulatorState {
     this.calendar = new CalendarStore(() => this.now());
   }
 
+  /** The emulator's time: the injected clock, moved by the control API's offset. */
   now(): number {
-    return this.options.now();
+    return this.options.now() + this.offsetMs;
+  }
+
+  get clockOffset(): number {
+    return this.offsetMs;
+  }
+
+  setClockOffset(ms: number): void {
+    this.offsetMs = ms;
   }
 
   registerClient(client: Client): void {
@@ -281,6 +293,7 @@ export class EmulatorState {
     for (const map of [this.requests, this.codes, this.refreshTokens, this.accessTokens, this.grants])
       map.clear();
     this.accounts.clear();
+    this.offsetMs = 0;
     this.calendar.reset();
   }
 

@@ -27,6 +27,8 @@ export interface Failure {
   readonly headers: Readonly<Record<string, string>>;
   /** For API endpoints: which of Google's reasons the default body gives (e.g. `userRateLimitExceeded`). */
   readonly reason?: string | undefined;
+  /** Calendar only: taken only by calls addressing this calendar; the others pass it by. */
+  readonly calendarId?: string | undefined;
 }
 
 export type Stats = Record<string, number | Record<string, number>>;
@@ -79,12 +81,19 @@ export class Traffic {
     this.failures.set(endpoint, queue);
   }
 
-  takeFailure(endpoint: Endpoint): Failure | undefined {
+  /**
+   * The first queued failure this call can take: any without a calendar, or one aimed at a calendar in
+   * `calendars` (what the call addresses). Failures aimed elsewhere stay queued, in their order.
+   */
+  takeFailure(endpoint: Endpoint, calendars: readonly string[] = []): Failure | undefined {
     const queue = this.failures.get(endpoint) ?? [];
-    const next = queue[0];
+    const index = queue.findIndex(
+      (failure) => failure.calendarId === undefined || calendars.includes(failure.calendarId),
+    );
+    const next = queue[index];
     if (next === undefined || Math.random() >= next.probability) return undefined;
     next.remaining -= 1;
-    if (next.remaining <= 0) queue.shift();
+    if (next.remaining <= 0) queue.splice(index, 1);
     return next;
   }
 
@@ -116,16 +125,18 @@ function kindOf(value: unknown): string {
   return /^[\w:.-]{1,64}$/.test(value) ? value : 'invalid';
 }
 
+/** `calendars`: the calendar ids a call addresses, for failures aimed at one (Calendar only). */
 export function surfaceEndpoint(
   traffic: Traffic,
   endpoint: Endpoint,
   kind?: (request: Request) => unknown,
+  calendars?: (request: Request) => readonly string[],
 ): RequestHandler {
   return async (request, response, next) => {
     traffic.count(endpoint, kind ? kindOf(kind(request)) : '');
     const ms = traffic.latencyFor(endpoint);
     if (ms > 0) await sleep(ms);
-    const failure = traffic.takeFailure(endpoint);
+    const failure = traffic.takeFailure(endpoint, calendars?.(request));
     if (failure === undefined) {
       next();
       return;

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EmulatorUsageError, mergeClients, parseClient } from '../../src/emulator/cli.js';
+import { EmulatorUsageError, mergeClients, parseAllowedHost, parseClient } from '../../src/emulator/cli.js';
+import { rawRequest } from './raw-request.js';
 
 const RUNNER = join(import.meta.dirname, 'run-cli.ts');
 
@@ -43,11 +44,32 @@ describe('--client ID:SECRET:REDIRECT_URI', () => {
   });
 });
 
+describe('--allow-host NAME', () => {
+  it('takes a host name or address without port', () => {
+    for (const name of ['emulator.test', 'my-host', '192.0.2.7', '[fd00::7]', 'fd00::7'])
+      expect(parseAllowedHost(name)).toBe(name);
+  });
+
+  it.each(['emulator.test:8766', 'http://emulator.test', 'a/b', '', '-x', 'a b'])('refuses "%s"', (value) => {
+    expect(() => parseAllowedHost(value)).toThrow(EmulatorUsageError);
+  });
+});
+
 describe('tryton-google emulator', () => {
   it('prints one "emulator listening" JSON line with the url, serves, and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', RUNNER, '--port', '0', '--client', 'cli-id:cli-secret:http://127.0.0.1:1/cb'],
+      [
+        '--import',
+        'tsx',
+        RUNNER,
+        '--port',
+        '0',
+        '--client',
+        'cli-id:cli-secret:http://127.0.0.1:1/cb',
+        '--allow-host',
+        'emulator.test',
+      ],
       { env: { ...process.env, LOG_LEVEL: 'info' }, cwd: join(import.meta.dirname, '..', '..') },
     );
     let output = '';
@@ -79,6 +101,11 @@ describe('tryton-google emulator', () => {
       );
       // The client from --client is known: parameters other than client and redirect URI go back as errors.
       expect(page.status).toBe(302);
+      // The control API under the allowed name, and not under another.
+      const port = new URL(url).port;
+      const stats = `${url}/__emulator/stats`;
+      expect((await rawRequest(stats, { headers: { host: `emulator.test:${port}` } })).status).toBe(200);
+      expect((await rawRequest(stats, { headers: { host: `other.test:${port}` } })).status).toBe(403);
       child.kill('SIGTERM');
       const [code] = await once(child, 'exit');
       expect(code).toBe(0);

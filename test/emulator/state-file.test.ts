@@ -145,6 +145,55 @@ describe('--state: the emulator keeps its state across restarts', () => {
     expect(page).toContain('2026-07-01 (all day)');
   });
 
+  it('keeps the clock offset, raw overrides and the paging settings; reads files written before them', async () => {
+    const first = await boot();
+    const tokens = await authorize(first.url, { login_hint: EMAIL, scope: `openid email ${CALENDAR}` });
+    const created = await api(first.url, tokens.access_token, 'POST', '/calendars/primary/events', {
+      summary: 'Normal',
+      start: { date: '2026-03-02' },
+      end: { date: '2026-03-03' },
+    });
+    const control = (path: string, body: unknown) =>
+      fetch(`${first.url}/__emulator${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await control(`/calendar/calendars/${EMAIL}/events/${created.body.id}/raw`, { fields: { summary: 42 } });
+    await control('/calendar/paging', { maxPageSize: 3, changeWhilePaging: { count: 1 } });
+    await control('/clock', { advance_ms: 60_000 });
+    await stop(first);
+
+    const second = await boot();
+    expect(second.state.clockOffset).toBe(60_000);
+    expect(second.state.calendar.changeWhilePaging).toEqual({ count: 1 });
+    const event = await api(
+      second.url,
+      tokens.access_token,
+      'GET',
+      `/calendars/primary/events/${created.body.id}`,
+    );
+    expect(event.body.summary).toBe(42);
+    await stop(second);
+
+    // A file from before these settings: no clock, no raw overrides, no changeWhilePaging.
+    const old = JSON.parse(await readFile(path, 'utf8'));
+    delete old.clock;
+    delete old.calendar.raw;
+    delete old.calendar.changeWhilePaging;
+    await writeFile(path, JSON.stringify(old));
+    const third = await boot();
+    expect(third.state.clockOffset).toBe(0);
+    expect(third.state.calendar.changeWhilePaging).toBeNull();
+    const plain = await api(
+      third.url,
+      tokens.access_token,
+      'GET',
+      `/calendars/primary/events/${created.body.id}`,
+    );
+    expect(plain.body.summary).toBe('Normal');
+  });
+
   it('starts empty when the file does not exist yet, and keeps clients given at start over loaded ones', async () => {
     const first = await boot();
     expect((await readStateFile(path))?.oauth.clients.map((client) => client.clientId)).toEqual([

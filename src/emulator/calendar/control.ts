@@ -23,12 +23,17 @@
  *   POST   /calendars/:calendarId/events/:eventId/occurrence
  *                                                     {originalStart: RFC 3339 or date, cancel?: true, changes?: {...}}
  *                                                     edits/moves (changes, a patch) or cancels one occurrence of a series
+ *   POST   /calendars/:calendarId/events/:eventId/raw {fields: {<top-level field>: <JSON, null removes>}}: every API
+ *                                                     rendering of the event (or of that instance) carries them, until
+ *                                                     its next regular write (raw.ts)
  *
  * Google's own behaviour
  *   POST   /sync-tokens/invalidate                    {calendarId?}: every token (of one calendar) then answers 410
  *   GET    /quotas, POST /quotas                      {enabled?, perUserPerMinute?, perProjectPerMinute?, perProjectPerDay?,
  *                                                     userLimitStatus?: 403|429}; off by default
- *   POST   /paging                                    {maxPageSize: n | null}: every events page holds at most n items
+ *   POST   /paging                                    {maxPageSize: n | null, changeWhilePaging?: {calendar_id?, count} | null}:
+ *                                                     every events page holds at most n items; after each page with a
+ *                                                     nextPageToken the next `count` items are edited (paging-change.ts)
  *   GET    /sent-updates                              invitation e-mails that sendUpdates would have sent
  *   GET    /state                                     the whole calendar state as JSON
  *   POST   /reset                                     forgets calendars, events, quotas and settings (the global reset does too)
@@ -39,10 +44,11 @@ import { parse } from '../control-body.js';
 import { CalendarApiError, errors, sendCalendarError } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
+import { withRaw } from './raw.js';
 import { instanceId, isSeries } from './series.js';
 import { renderEntry } from './routes.js';
 import type { CalendarStore } from './store.js';
-import type { StoredCalendar } from './types.js';
+import type { StoredCalendar, StoredEvent } from './types.js';
 import { isAllDay } from './types.js';
 import { isValidZone, parseDate, parseDateTime } from './tz.js';
 
@@ -84,7 +90,18 @@ const schemas = {
     perProjectPerDay: z.number().int().min(0).optional(),
     userLimitStatus: z.union([z.literal(403), z.literal(429)]).optional(),
   }),
-  paging: z.strictObject({ maxPageSize: z.number().int().min(1).max(2500).nullable() }),
+  paging: z.strictObject({
+    maxPageSize: z.number().int().min(1).max(2500).nullable(),
+    changeWhilePaging: z
+      .strictObject({ calendar_id: z.string().min(1).optional(), count: z.number().int().min(1).max(2500) })
+      .nullable()
+      .optional(),
+  }),
+  raw: z.strictObject({
+    fields: z
+      .record(z.string().min(1), z.unknown())
+      .refine((fields) => Object.keys(fields).length > 0, { error: 'name at least one field' }),
+  }),
 };
 
 export function calendarControlRoutes(store: CalendarStore): Router {
@@ -207,6 +224,16 @@ export function calendarControlRoutes(store: CalendarStore): Router {
     }
   });
 
+  router.post('/calendars/:calendarId/events/:eventId/raw', (request, response) => {
+    const body = parse(schemas.raw, request, response);
+    if (!body) return;
+    const calendar = calendarFor(store, param(request, 'calendarId'));
+    const eventId = param(request, 'eventId');
+    service.get(calendar, eventId);
+    store.setRawOverride(calendar.id, eventId, body.fields);
+    response.json(render(calendar, service.get(calendar, eventId), store));
+  });
+
   router.post('/sync-tokens/invalidate', (request, response) => {
     const body = parse(schemas.invalidate, request, response);
     if (!body) return;
@@ -226,7 +253,15 @@ export function calendarControlRoutes(store: CalendarStore): Router {
     const body = parse(schemas.paging, request, response);
     if (!body) return;
     store.maxPageSize = body.maxPageSize;
-    response.json({ maxPageSize: store.maxPageSize });
+    const change = body.changeWhilePaging ?? null;
+    store.changeWhilePaging =
+      change === null
+        ? null
+        : {
+            count: change.count,
+            ...(change.calendar_id === undefined ? {} : { calendarId: change.calendar_id }),
+          };
+    response.json(pagingAnswer(store));
   });
   router.get('/sent-updates', (_request, response) => {
     response.json({ items: store.sentUpdates });
@@ -276,14 +311,34 @@ function entriesOf(store: CalendarStore, email: string): Record<string, unknown>
   });
 }
 
-function render(calendar: StoredCalendar, event: Parameters<typeof renderEvent>[0]): Record<string, unknown> {
-  return renderEvent(event, {
+function pagingAnswer(store: CalendarStore): Record<string, unknown> {
+  const change = store.changeWhilePaging;
+  return {
+    maxPageSize: store.maxPageSize,
+    changeWhilePaging:
+      change === null
+        ? null
+        : {
+            ...(change.calendarId === undefined ? {} : { calendar_id: change.calendarId }),
+            count: change.count,
+          },
+  };
+}
+
+/** The event as the API renders it to the calendar's owner; with `store`, its raw override applied. */
+function render(
+  calendar: StoredCalendar,
+  event: StoredEvent,
+  store?: CalendarStore,
+): Record<string, unknown> {
+  const rendered = renderEvent(event, {
     calendarId: calendar.id,
     zone: calendar.timeZone,
     viewer: calendar.owner,
     accessRole: 'owner',
     listing: false,
   });
+  return store ? withRaw(store, calendar.id, event, rendered) : rendered;
 }
 
 function actorOf(request: Request, calendar: StoredCalendar): string {

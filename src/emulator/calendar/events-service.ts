@@ -15,6 +15,7 @@ import {
   type Resource,
   toResource,
 } from './event-input.js';
+import { withRawStamp } from './raw.js';
 import {
   hasOccurrence,
   horizonFor,
@@ -130,7 +131,8 @@ export class EventsService {
     const master = parsed ? events[parsed.seriesId] : undefined;
     if (!parsed || !master || !isSeries(master) || isAllDay(master.start) !== parsed.allDay) return undefined;
     if (!hasOccurrence(master, parsed.originalStartMs)) return undefined;
-    return { event: virtualInstance(master, parsed.originalStartMs), stored: false };
+    const event = withRawStamp(this.store, calendarId, virtualInstance(master, parsed.originalStartMs));
+    return { event, stored: false };
   }
 
   private write(

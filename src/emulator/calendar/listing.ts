@@ -5,10 +5,12 @@
  * listing stands at, and every page leaves out items changed after it; the default order is the change
  * order, so a page token only needs the sort key of the last item sent. An event changed while a client
  * pages is therefore left out of this listing and reported by the next incremental sync, whose token is
- * `upto`. `nextSyncToken` comes only on the last page; `nextPageToken` on every other one.
+ * `upto`; so is an occurrence edited meanwhile (its exception is newer than `upto`), rather than shown
+ * as it was. `nextSyncToken` comes only on the last page; `nextPageToken` on every other one.
  */
 import { errors } from './errors.js';
 import { type RenderContext, renderEvent } from './event-output.js';
+import { withRaw, withRawStamp } from './raw.js';
 import { exceptionsBySeries, expand, horizonFor, isSeries, whenMs } from './series.js';
 import type { CalendarStore } from './store.js';
 import { decodePageToken, decodeSyncToken, encodePageToken, encodeSyncToken } from './tokens.js';
@@ -55,12 +57,19 @@ interface Item {
   readonly key: (number | string)[];
 }
 
+export interface EventsPage {
+  readonly answer: Record<string, unknown>;
+  /** When there is a next page: up to `peek` items it and the following pages would carry. */
+  readonly following: readonly StoredEvent[];
+}
+
 export function listEvents(
   store: CalendarStore,
   calendar: StoredCalendar,
   query: Query,
   context: Omit<RenderContext, 'zone' | 'listing'>,
-): Record<string, unknown> {
+  peek = 0,
+): EventsPage {
   const params = parseParams(query, calendar, { allowSyncToken: true });
   let since: number | undefined;
   let upto = store.seq;
@@ -92,16 +101,17 @@ export function listEvents(
     defaultReminders: [],
   };
   const last = page.at(-1);
-  if (items.length - start > page.length && last)
-    answer.nextPageToken = encodePageToken({ calendarId: calendar.id, upto, after: last.key, since });
+  const more = items.length - start > page.length && last !== undefined;
+  if (more) answer.nextPageToken = encodePageToken({ calendarId: calendar.id, upto, after: last.key, since });
   else
     answer.nextSyncToken = encodeSyncToken({
       calendarId: calendar.id,
       seq: upto,
       epoch: calendar.tokenEpoch,
     });
-  answer.items = page.map((item) => renderEvent(item.event, render));
-  return answer;
+  answer.items = page.map((item) => withRaw(store, calendar.id, item.event, renderEvent(item.event, render)));
+  const next = start + page.length;
+  return { answer, following: more ? items.slice(next, next + peek).map((item) => item.event) : [] };
 }
 
 interface Listing {
@@ -135,11 +145,16 @@ function sortedListing(
   ]);
   const kept = lastListings.get(store);
   if (kept && kept.key === key && Math.abs(store.now() - kept.at) < LISTING_REUSE_MS) return kept.listing;
-  const events = Object.values(store.events(calendar.id)).filter((event) => event.changed <= upto);
-  const candidates =
+  const all = Object.values(store.events(calendar.id));
+  const events = all.filter((event) => event.changed <= upto);
+  // Stored after `upto`: an exception made while the client pages hides its occurrence too.
+  const later = new Set(all.filter((event) => event.changed > upto).map((event) => event.id));
+  const stamp = (event: StoredEvent) => withRawStamp(store, calendar.id, event);
+  const candidates = (
     since === undefined
-      ? fullCandidates(events, params, store.now())
-      : incrementalCandidates(events, store.tombstones(calendar.id), since, upto, params, store.now());
+      ? fullCandidates(events, params, store.now(), stamp)
+      : incrementalCandidates(events, store.tombstones(calendar.id), since, upto, params, store.now(), stamp)
+  ).filter((event) => event.changed <= upto && !later.has(event.id));
   const listing = { events, items: sortItems(candidates, params) };
   lastListings.set(store, { key, at: store.now(), listing });
   return listing;
@@ -175,7 +190,9 @@ export function listInstances(
   let instances =
     master.status === 'cancelled'
       ? []
-      : expand(master, exceptions, horizonFor(master, store.now(), params.timeMax));
+      : expand(master, exceptions, horizonFor(master, store.now(), params.timeMax)).map((event) =>
+          withRawStamp(store, calendar.id, event),
+        );
   instances = instances.filter(
     (event) =>
       (params.showDeleted || event.status !== 'cancelled') &&
@@ -208,12 +225,23 @@ export function listInstances(
       since: undefined,
     });
   answer.items = page.map((item) =>
-    renderEvent(item.event, { ...context, zone: params.zone, listing: true }),
+    withRaw(
+      store,
+      calendar.id,
+      item.event,
+      renderEvent(item.event, { ...context, zone: params.zone, listing: true }),
+    ),
   );
   return answer;
 }
 
-function fullCandidates(events: readonly StoredEvent[], params: ListParams, now: number): StoredEvent[] {
+/** `stamp` gives occurrences computed from a series their raw override's change (raw.ts). */
+function fullCandidates(
+  events: readonly StoredEvent[],
+  params: ListParams,
+  now: number,
+  stamp: (event: StoredEvent) => StoredEvent,
+): StoredEvent[] {
   const out: StoredEvent[] = [];
   const grouped = exceptionsBySeries(events);
   const byId = new Map(events.map((event) => [event.id, event]));
@@ -222,7 +250,9 @@ function fullCandidates(events: readonly StoredEvent[], params: ListParams, now:
       if (event.recurringEventId !== undefined && byId.has(event.recurringEventId)) continue;
       if (isSeries(event)) {
         if (event.status === 'cancelled') continue;
-        out.push(...expand(event, grouped.get(event.id) ?? [], horizonFor(event, now, params.timeMax)));
+        out.push(
+          ...expand(event, grouped.get(event.id) ?? [], horizonFor(event, now, params.timeMax)).map(stamp),
+        );
         continue;
       }
     }
@@ -255,6 +285,7 @@ function incrementalCandidates(
   upto: number,
   params: ListParams,
   now: number,
+  stamp: (event: StoredEvent) => StoredEvent,
 ): StoredEvent[] {
   const changed = (event: { changed: number }) => event.changed > since && event.changed <= upto;
   if (!params.singleEvents) return events.filter(changed);
@@ -270,7 +301,8 @@ function incrementalCandidates(
         continue;
       }
       const seriesChanged = changed(event);
-      for (const instance of expand(event, grouped.get(event.id) ?? [], horizonFor(event, now, undefined)))
+      const instances = expand(event, grouped.get(event.id) ?? [], horizonFor(event, now, undefined));
+      for (const instance of instances.map(stamp))
         if (seriesChanged || changed(instance)) out.set(instance.id, instance);
     } else if (
       changed(event) &&

@@ -17,7 +17,9 @@ import { CalendarApiError, errors, sendCalendarError } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
 import { listEvents, listInstances } from './listing.js';
+import { changesWhilePaging, editWhilePaging } from './paging-change.js';
 import { checkQuota } from './quota.js';
+import { withRaw } from './raw.js';
 import { type Access, scopesAllow } from './scopes.js';
 import { isSeries } from './series.js';
 import type { CalendarStore } from './store.js';
@@ -44,7 +46,13 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
     access: Access,
     handler: (request: Request, response: Response, caller: Caller) => void,
   ): RequestHandler[] => [
-    surfaceEndpoint(traffic, 'calendar', () => kind),
+    surfaceEndpoint(
+      traffic,
+      'calendar',
+      () => kind,
+      // calendarList calls name a calendar too, but address the list: failures aimed at it pass them by.
+      kind.startsWith('calendarList.') ? undefined : (request) => addressedCalendars(state, request),
+    ),
     // Express 5 routes a synchronous throw (a CalendarApiError) to the router's error handler below.
     (request, response) => {
       const caller = authenticate(state, request, access);
@@ -107,13 +115,16 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
     '/calendars/:calendarId/events',
     ...operation('events.list', 'events.read', (request, response, caller) => {
       const { calendar, entry } = resolve(store, caller, param(request, 'calendarId'));
-      response.json(
-        listEvents(store, calendar, request.query, {
-          calendarId: calendar.id,
-          viewer: caller.email,
-          accessRole: entry.accessRole,
-        }),
+      const { answer, following } = listEvents(
+        store,
+        calendar,
+        request.query,
+        { calendarId: calendar.id, viewer: caller.email, accessRole: entry.accessRole },
+        changesWhilePaging(store, calendar),
       );
+      response.json(answer);
+      // After the page is sent: a person edits what the next pages would carry (paging-change.ts).
+      editWhilePaging(service, calendar, following);
     }),
   );
   router.post(
@@ -151,7 +162,14 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
         response.status(304).end();
         return;
       }
-      response.json(renderEvent(event, renderContext(request, calendar, entry, caller)));
+      response.json(
+        withRaw(
+          store,
+          calendar.id,
+          event,
+          renderEvent(event, renderContext(request, calendar, entry, caller)),
+        ),
+      );
     }),
   );
   const write = (kind: 'events.update' | 'events.patch') =>
@@ -198,6 +216,19 @@ function authenticate(state: EmulatorState, request: Request, access: Access): C
   if (!token) throw errors.invalidCredentials();
   if (!scopesAllow(token.scopes, access)) throw errors.insufficientPermissions();
   return { token, email: token.email.toLowerCase() };
+}
+
+/**
+ * The calendar a call addresses, as failures aimed at one name it: the id in the path (decoded), and
+ * for `primary` also the caller's email when the token is valid (the injected failure comes first).
+ */
+function addressedCalendars(state: EmulatorState, request: Request): string[] {
+  const id = param(request, 'calendarId');
+  if (id === '') return [];
+  if (id !== 'primary') return [id];
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.get('authorization') ?? '');
+  const email = match?.[1] ? state.validAccessToken(match[1])?.email.toLowerCase() : undefined;
+  return email === undefined ? [id] : [id, email];
 }
 
 /** The calendar a calendarId names for this caller: `primary`, or one in the caller's calendarList. */

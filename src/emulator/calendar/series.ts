@@ -13,7 +13,7 @@ import { seriesStartOf } from './event-input.js';
 import { isBounded, occurrences } from './recurrence.js';
 import type { StoredEvent, When } from './types.js';
 import { isAllDay } from './types.js';
-import { compactDate, compactUtc, DAY_MS, formatDate, parseDate } from './tz.js';
+import { civilAsUtc, compactDate, compactUtc, DAY_MS, formatDate, parseDate } from './tz.js';
 
 export const OPEN_SERIES_HORIZON_YEARS = 2;
 const YEAR_MS = 365.25 * DAY_MS;
@@ -41,7 +41,15 @@ export function parseInstanceId(
   if (!match?.[1]) return undefined;
   const [, seriesId, y, mo, d, h, mi, s] = match;
   const allDay = h === undefined;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0));
+  // Not Date.UTC, which reads years 0-99 as 1900-1999.
+  const ms = civilAsUtc({
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h ?? 0),
+    minute: Number(mi ?? 0),
+    second: Number(s ?? 0),
+  });
   if (Number.isNaN(ms)) return undefined;
   return { seriesId, allDay, originalStartMs: ms };
 }

@@ -5,11 +5,14 @@
  * through `stamp`, which is what makes both kinds look the same to a syncing client.
  */
 import { randomBytes } from 'node:crypto';
+import { parseInstanceId } from './series.js';
 import type {
   AccessRole,
   CalendarData,
+  ChangeWhilePaging,
   ListEntry,
   QuotaConfig,
+  RawOverride,
   SentUpdate,
   StoredCalendar,
   StoredEvent,
@@ -71,6 +74,8 @@ function emptyData(): CalendarData {
     quota: { ...DEFAULT_QUOTA },
     usage: { user: {}, project: {}, projectDay: {} },
     maxPageSize: null,
+    changeWhilePaging: null,
+    raw: {},
     sentUpdates: [],
   };
 }
@@ -102,8 +107,9 @@ export class CalendarStore {
     return structuredClone(this.data);
   }
 
+  /** Settings added since the first state files (raw overrides, changeWhilePaging) default when absent. */
   load(data: CalendarData): void {
-    this.data = structuredClone(data);
+    this.data = { ...emptyData(), ...structuredClone(data) };
     this.loads++;
   }
 
@@ -129,6 +135,14 @@ export class CalendarStore {
 
   set maxPageSize(value: number | null) {
     this.data.maxPageSize = value;
+  }
+
+  get changeWhilePaging(): ChangeWhilePaging | null {
+    return this.data.changeWhilePaging;
+  }
+
+  set changeWhilePaging(value: ChangeWhilePaging | null) {
+    this.data.changeWhilePaging = value;
   }
 
   /** A new change number, with `updated` and an etag in Google's form (`"<digits>"`, changing every time). */
@@ -223,6 +237,7 @@ export class CalendarStore {
     delete this.data.calendars[calendarId];
     delete this.data.events[calendarId];
     delete this.data.tombstones[calendarId];
+    delete this.data.raw[calendarId];
     for (const [email, list] of Object.entries(this.data.accounts))
       this.data.accounts[email] = list.filter((entry) => entry.calendarId !== calendarId);
   }
@@ -237,9 +252,37 @@ export class CalendarStore {
     return this.data.tombstones[calendarId] ?? [];
   }
 
-  /** Stores or replaces an event; a deleted event stays stored as cancelled, so its id stays taken. */
+  /**
+   * Stores or replaces an event; a deleted event stays stored as cancelled, so its id stays taken. A
+   * regular write drops the event's raw override, and a series' write those of its occurrences that are
+   * not stored (it rewrites them all).
+   */
   putEvent(calendarId: string, event: StoredEvent): void {
-    this.events(calendarId)[event.id] = event;
+    const events = this.events(calendarId);
+    events[event.id] = event;
+    const raw = this.data.raw[calendarId];
+    if (!raw) return;
+    for (const id of Object.keys(raw))
+      if (id === event.id || (parseInstanceId(id)?.seriesId === event.id && !events[id])) delete raw[id];
+  }
+
+  rawOverride(calendarId: string, eventId: string): RawOverride | undefined {
+    return this.data.raw[calendarId]?.[eventId];
+  }
+
+  /**
+   * Sets an event's raw override (replacing any earlier one) under a new change number, so incremental
+   * syncs report it; a stored event takes the stamp too (new etag and `updated`). Not a regular write:
+   * the event's content stays as it was.
+   */
+  setRawOverride(calendarId: string, eventId: string, fields: Record<string, unknown>): RawOverride {
+    const stamp = this.stamp();
+    const events = this.events(calendarId);
+    const stored = events[eventId];
+    if (stored) events[eventId] = { ...stored, ...stamp };
+    const override = { fields: structuredClone(fields), ...stamp };
+    this.data.raw[calendarId] = { ...this.data.raw[calendarId], [eventId]: override };
+    return override;
   }
 
   addTombstones(calendarId: string, tombstones: readonly Tombstone[]): void {

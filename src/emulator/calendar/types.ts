@@ -120,8 +120,31 @@ export interface CalendarData {
   };
   /** Caps every events page below maxResults, so clients meet the short pages Google may send. */
   maxPageSize: number | null;
+  /** After an events.list page with a nextPageToken, edit the items the next pages would carry. */
+  changeWhilePaging: ChangeWhilePaging | null;
+  /** Raw corruption of rendered events, per calendar and event (or instance) id. */
+  raw: Record<string, Record<string, RawOverride>>;
   /** Invitation e-mails Google would have sent (sendUpdates), for tests about e-mail storms. */
   sentUpdates: SentUpdate[];
+}
+
+export interface ChangeWhilePaging {
+  /** Only listings of this calendar; absent: any calendar. */
+  readonly calendarId?: string;
+  /** How many of the items not sent yet are edited after each page. */
+  readonly count: number;
+}
+
+/**
+ * Top-level fields that replace (`null`: remove) those of every rendering of one event: answers Google
+ * should not send but a proxy or a future API could. Kept until the event's next regular write.
+ */
+export interface RawOverride {
+  readonly fields: Record<string, unknown>;
+  /** The change it stamped: what an occurrence that is not stored (a virtual instance) shows. */
+  readonly changed: number;
+  readonly updated: number;
+  readonly etag: string;
 }
 
 export interface SentUpdate {

@@ -124,12 +124,22 @@ function pad(value: number, width = 2): string {
   return String(Math.abs(value)).padStart(width, '0');
 }
 
+/**
+ * Four digits for years 0000-9999 (RFC 3339's range); beyond, ISO 8601's expanded form as JavaScript
+ * writes it (`+010000`, `-000001`), which RFC 3339 cannot express: an instant given as
+ * `9999-12-31T22:00:00-05:00` is in year 10000 in UTC.
+ */
+function formatYear(year: number): string {
+  if (year >= 0 && year <= 9999) return pad(year, 4);
+  return `${year < 0 ? '-' : '+'}${pad(year, 6)}`;
+}
+
 /** RFC 3339 with the zone's offset at that instant, as Google writes `dateTime` ("Z" for UTC itself). */
 export function formatInZone(ms: number, zone: string): string {
   const whole = Math.floor(ms / 1000) * 1000;
   const offset = Math.round(offsetAt(whole, zone) / 60_000);
   const civil = civilFromUtc(whole + offset * 60_000);
-  const base = `${pad(civil.year, 4)}-${pad(civil.month)}-${pad(civil.day)}T${pad(civil.hour)}:${pad(civil.minute)}:${pad(civil.second)}`;
+  const base = `${formatYear(civil.year)}-${pad(civil.month)}-${pad(civil.day)}T${pad(civil.hour)}:${pad(civil.minute)}:${pad(civil.second)}`;
   if (zone === 'UTC' || zone === 'Etc/UTC') return `${base}Z`;
   const sign = offset < 0 ? '-' : '+';
   return `${base}${sign}${pad(Math.trunc(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
@@ -194,11 +204,12 @@ export function parseDate(value: string): number | undefined {
 
 export function formatDate(utcMidnight: number): string {
   const civil = civilFromUtc(utcMidnight);
-  return `${pad(civil.year, 4)}-${pad(civil.month)}-${pad(civil.day)}`;
+  return `${formatYear(civil.year)}-${pad(civil.month)}-${pad(civil.day)}`;
 }
 
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // Not Date.UTC: it reads years 0-99 as 1900-1999 (and 1900 has no 29 February, year 0 has).
+  return new Date(civilAsUtc({ year, month: month + 1, day: 0, hour: 0, minute: 0, second: 0 })).getUTCDate();
 }
 
 export function addDays(civil: Civil, days: number): Civil {

@@ -12,32 +12,43 @@
  *   POST /ui/calendars/:calendarId/events/:eventId  the event form: changes the event
  *   POST /ui/calendars/:calendarId/events/:eventId/delete
  *
- * POSTs sent by another site (an `Origin` or `Sec-Fetch-Site` that is not this one) are refused: the page
- * has no login, but a web page the developer visits must not be able to drive it.
+ * The page has no login, but a web page the developer visits must not be able to drive it: requests
+ * naming another host (DNS rebinding) and POSTs sent by another site are refused (request-guard.ts).
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { CalendarApiError } from '../calendar/errors.js';
 import { EventsService } from '../calendar/events-service.js';
 import { whenMs } from '../calendar/series.js';
 import type { CalendarStore } from '../calendar/store.js';
 import type { StoredCalendar, StoredEvent } from '../calendar/types.js';
+import type { RequestGuard } from '../request-guard.js';
 import type { EmulatorState } from '../state.js';
 import { describeWhen, eventFields, FormError, resourceFromForm } from './event-form.js';
 import { h, sendError, sendHtml, seg } from './page.js';
 
 export const WEB_PREFIX = '/ui';
 
-export function webRoutes(state: EmulatorState): Router {
+export function webRoutes(state: EmulatorState, guard: RequestGuard): Router {
   const store = state.calendar;
   const service = new EventsService(store);
   const router = express.Router();
-  router.use(WEB_PREFIX, express.urlencoded({ extended: false, limit: '64kb' }));
-  router.use(WEB_PREFIX, (request, response, next) => {
-    if (request.method === 'POST') sameOrigin(request, response, next);
+  // The Host check on every method; the cross-site check on POST only: following a link here from
+  // another site is fine, submitting a form from there is not.
+  const guarded: RequestHandler = (request, response, next) => {
+    const refusal = guard.check(request, { crossSite: request.method === 'POST', jsonBody: false });
+    if (refusal) sendError(response, refusal.status, refusal.description);
     else next();
-  });
+  };
+  router.use(WEB_PREFIX, guarded);
+  router.use(WEB_PREFIX, express.urlencoded({ extended: false, limit: '64kb' }));
 
-  router.get('/', (_request, response) => {
+  router.get('/', guarded, (_request, response) => {
     sendHtml(response, 200, 'Offline Google emulator', homePage(state));
   });
   router.post(`${WEB_PREFIX}/accounts`, (request, response) => {
@@ -85,23 +96,6 @@ export function webRoutes(state: EmulatorState): Router {
     else next(error);
   });
   return router;
-}
-
-/**
- * Browsers say where a form comes from in `Sec-Fetch-Site`; older ones only in `Origin`. Either, when
- * present, must name this page; requests with neither (curl, tests) are not from a browser page.
- */
-function sameOrigin(request: Request, response: Response, next: NextFunction): void {
-  const site = request.get('sec-fetch-site');
-  const origin = request.get('origin');
-  const self = `${request.protocol}://${request.get('host')}`;
-  const allowed =
-    site !== undefined ? site === 'same-origin' || site === 'none' : origin === undefined || origin === self;
-  if (!allowed) {
-    sendError(response, 403, 'Refused: the form was not sent from this page.');
-    return;
-  }
-  next();
 }
 
 function homePage(state: EmulatorState): string {
