@@ -11,6 +11,9 @@ import * as credentialChangeTrigger from './20261125_04_credential_change_trigge
 import * as keyCheck from './20261125_05_key_check.js';
 import * as credentialsOwner from './20261126_01_credentials_owner.js';
 import * as calendarSync from './20261126_02_calendar_sync.js';
+import * as jobRunner from './20261202_01_job_runner.js';
+import * as calendarFullPull from './20261202_02_calendar_full_pull.js';
+import * as skippedEvent from './20261202_03_skipped_event.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,4 +28,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261125_05_key_check', keyCheck],
   ['20261126_01_credentials_owner', credentialsOwner],
   ['20261126_02_calendar_sync', calendarSync],
+  ['20261202_01_job_runner', jobRunner],
+  ['20261202_02_calendar_full_pull', calendarFullPull],
+  ['20261202_03_skipped_event', skippedEvent],
 ];

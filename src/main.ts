@@ -117,6 +117,11 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const jobs = new JobEngine(pools, (database) => taskList(database, tasks), logger, {
     concurrency: JOB_CONCURRENCY,
     pollIntervalMs: Math.min(2_000, config.refresh.intervalSeconds * 1000),
+    heartbeatMs: heartbeatMs(config),
+    holder: credentials.holder,
+    onLocksReleased: (runners) => metrics.jobLocksReleased(runners),
+    // A runner whose pool gave up (the database gone for minutes) comes back like one that never started.
+    onRunnerEnded: (database) => startJobs(database),
   });
   // A database that cannot take its runner now (unreachable, a lock held by another replica's
   // migration) is tried again, 5 s later then doubling up to a minute, until the sidecar stops.
@@ -153,6 +158,16 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     return closing;
   };
   return { url, server, jobs, services, serviceContext, close };
+}
+
+/**
+ * How often job runners beat (docs/contracts.md, "Releasing jobs"): a quarter of the shorter
+ * background interval, between 1 and 10 s, so a dead replica's jobs run again within four beats,
+ * one interval when it is 4 s or more.
+ */
+function heartbeatMs(config: Config): number {
+  const shorter = Math.min(config.syncIntervalSeconds, config.refresh.intervalSeconds) * 1000;
+  return Math.min(10_000, Math.max(1_000, shorter / 4));
 }
 
 /** /readyz probes the database named in DATABASE_URI's path, or the server's `postgres` database. */

@@ -45,8 +45,14 @@ export class Metrics {
   });
   private readonly syncedEvents = new Counter({
     name: 'tryton_google_calendar_events_total',
-    help: 'Events written into Tryton by calendar pulls, by change (created, updated, deleted)',
+    help: 'Events of calendar pulls, by change (created, updated, deleted in Tryton; skipped: refused)',
     labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly releasedLocks = new Counter({
+    name: 'tryton_google_job_locks_released_total',
+    help: 'Job runners found dead (heartbeat lapsed) whose locked jobs and queues were released',
     registers: [this.registry],
   });
 
@@ -57,12 +63,16 @@ export class Metrics {
   calendarSync(
     outcome: 'ok' | 'failed',
     seconds: number,
-    counts?: { created: number; updated: number; deleted: number },
+    counts?: { created: number; updated: number; deleted: number; skipped: number },
   ): void {
     this.syncs.observe({ outcome }, seconds);
-    for (const change of ['created', 'updated', 'deleted'] as const) {
+    for (const change of ['created', 'updated', 'deleted', 'skipped'] as const) {
       if (counts?.[change]) this.syncedEvents.inc({ change }, counts[change]);
     }
+  }
+
+  jobLocksReleased(runners: number): void {
+    this.releasedLocks.inc(runners);
   }
 
   refresh(outcome: RefreshOutcome): void {

@@ -40,6 +40,7 @@ CALENDAR_SYNC_STATUSES = [
     ('never', "Never Synchronized"),
     ('ok', "Synchronized"),
     ('failing', "Failing"),
+    ('stalled', "Stalled"),
     ]
 VISIBILITIES = [
     (None, ''),
@@ -107,12 +108,18 @@ def notify_synchronized(name, result):
     result = result or {}
     counts = {
         k: _count(result.get(k))
-        for k in ['created', 'updated', 'deleted', 'pushed', 'conflicts']}
-    body = None
+        for k in [
+            'created', 'updated', 'deleted', 'skipped', 'pushed', 'conflicts']}
+    bodies = []
     if counts['conflicts']:
-        body = gettext(
-            'google_integration.msg_calendar_sync_conflicts',
-            conflicts=counts['conflicts'])
+        bodies.append(gettext(
+                'google_integration.msg_calendar_sync_conflicts',
+                conflicts=counts['conflicts']))
+    if counts['skipped']:
+        bodies.append(gettext(
+                'google_integration.msg_calendar_sync_skipped',
+                skipped=counts['skipped']))
+    body = ' '.join(bodies) or None
     # Without a client in the context (scripts, cron) nobody is told.
     notify(gettext(
             'google_integration.msg_calendar_synchronized',
@@ -152,6 +159,9 @@ class Calendar(SidecarMixin, DeactivableMixin, ModelSQL, ModelView):
     last_sync_updated = fields.Integer("Updated", readonly=True)
     last_sync_deleted = fields.Integer("Deleted", readonly=True)
     last_error = fields.Text("Last Error", readonly=True)
+    sync_notice = fields.Text(
+        "Skipped Events", readonly=True,
+        help="The events Google sent that could not be synchronized, and why.")
     events = fields.One2Many(
         'google_integration.event', 'calendar', "Events", readonly=True)
 

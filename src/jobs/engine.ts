@@ -3,15 +3,20 @@
  * gets its own job queue in its own schema (`google_integration_jobs`), so a database carries its
  * jobs with it in a backup, and any number of sidecar replicas share the queue: a job runs on one
  * replica, jobs with a key are never queued twice, failed jobs are retried with backoff, and a
- * replica that dies releases its jobs. Runners start when a database is first served (and, after a
- * restart, for every served database found), and stop with the sidecar. graphile-worker is loaded
+ * replica that stops or dies releases its jobs (docs/contracts.md, "Releasing jobs"): completions
+ * are written before the runner's connections close, and each runner beats a heartbeat that lets
+ * the others release what a dead one locked (runner-heartbeat.ts). Runners start when a database
+ * is first served (and, after a restart, for every served database found), and stop with the
+ * sidecar; one that ends on its own is reported, to be started again. graphile-worker is loaded
  * with the first runner, so commands that run none do not pay for it.
  */
-import type { Logger as WorkerLogger, Runner, TaskList } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import type { Logger as WorkerLogger, Runner, TaskList, WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { DatabasePools } from '../db/pools.js';
 import { databaseFailureReason } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
+import { RunnerHeartbeat } from './runner-heartbeat.js';
 
 export const JOBS_SCHEMA = 'google_integration_jobs';
 
@@ -20,6 +25,14 @@ export interface JobEngineOptions {
   readonly concurrency: number;
   /** How often a runner looks for jobs scheduled in the future (others arrive by NOTIFY at once). */
   readonly pollIntervalMs: number;
+  /** How often each runner says it is alive; its heartbeat lapses after three of these. */
+  readonly heartbeatMs: number;
+  /** The replica, as it names itself in leases. */
+  readonly holder: string;
+  /** Told how many dead runners' locks a heartbeat released (a metric). */
+  readonly onLocksReleased?: (runners: number) => void;
+  /** A runner ended without being stopped (its pool gave up on the database): start it again. */
+  readonly onRunnerEnded?: (database: string) => void;
 }
 
 export type TaskListFactory = (database: string) => TaskList;
@@ -29,13 +42,21 @@ export interface JobQueue {
   add(
     task: string,
     payload: unknown,
-    spec: { jobKey?: string; runAt?: Date; maxAttempts?: number; queueName?: string },
+    spec: {
+      jobKey?: string;
+      runAt?: Date;
+      maxAttempts?: number;
+      queueName?: string;
+      /** A job already queued under the key: keep its time (default), or move it to `runAt`. */
+      moveQueued?: boolean;
+    },
   ): Promise<void>;
 }
 
 export class JobEngine {
   private readonly runners = new Map<string, Promise<Runner>>();
   private readonly workerPools = new Map<string, pg.Pool>();
+  private readonly heartbeats = new Map<string, RunnerHeartbeat>();
   private stopped = false;
 
   constructor(
@@ -61,6 +82,10 @@ export class JobEngine {
         this.logger.warn({ database, err: error.message }, 'job runner connection lost'),
       );
       this.workerPools.set(database, pgPool);
+      // The pool's id is what graphile-worker writes in `locked_by`: the heartbeat speaks for it
+      // from before its first job.
+      const events: WorkerEvents = new EventEmitter();
+      events.on('pool:create', ({ workerPool }) => this.beat(database, workerPool.id));
       runner = import('graphile-worker').then(({ run, Logger }) =>
         run({
           pgPool,
@@ -69,15 +94,29 @@ export class JobEngine {
           concurrency: this.options.concurrency,
           pollInterval: this.options.pollIntervalMs,
           noHandleSignals: true,
+          events,
+          // Batched (even with no delay), completions and failures are flushed when the runner
+          // stops, before its connections close; unbatched, a job finishing during a clean stop
+          // stayed locked, and its queue with it, for graphile-worker's 4 hours.
+          preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
           logger: workerLogger(Logger, this.logger.child({ database })),
         }),
       );
-      this.runners.set(database, runner);
-      runner.then(
-        () => this.logger.info({ database }, 'job runner started'),
+      const started = runner;
+      this.runners.set(database, started);
+      started.then(
+        (running) => {
+          this.logger.info({ database }, 'job runner started');
+          running.promise.then(
+            () => this.ended(database, started, 'stopped'),
+            (error: Error) => this.ended(database, started, error.message),
+          );
+        },
         (error: Error) => {
           this.runners.delete(database);
           this.workerPools.delete(database);
+          void this.heartbeats.get(database)?.stop();
+          this.heartbeats.delete(database);
           void pgPool.end().catch(() => {});
           this.logger.warn({ database, err: error.message }, 'job runner could not start');
         },
@@ -86,14 +125,47 @@ export class JobEngine {
     return runner;
   }
 
+  private beat(database: string, runnerId: string): void {
+    const heartbeat = new RunnerHeartbeat(
+      this.pools.get(database),
+      runnerId,
+      {
+        periodMs: this.options.heartbeatMs,
+        holder: this.options.holder,
+        ...(this.options.onLocksReleased ? { onReleased: this.options.onLocksReleased } : {}),
+      },
+      this.logger.child({ database }),
+    );
+    this.heartbeats.set(database, heartbeat);
+    heartbeat.start();
+  }
+
+  /** A runner that ended while the engine runs: forget it, so the next start makes a new one. */
+  private ended(database: string, runner: Promise<Runner>, reason: string): void {
+    if (this.stopped || this.runners.get(database) !== runner) return;
+    this.runners.delete(database);
+    const pool = this.workerPools.get(database);
+    this.workerPools.delete(database);
+    const heartbeat = this.heartbeats.get(database);
+    this.heartbeats.delete(database);
+    this.logger.warn({ database, reason }, 'job runner ended: starting it again');
+    void (async () => {
+      await heartbeat?.stop();
+      await pool?.end().catch(() => {});
+      this.options.onRunnerEnded?.(database);
+    })();
+  }
+
   /** The queue of a database whose runner runs (started if needed). */
   async queue(database: string): Promise<JobQueue> {
     const runner = await this.start(database);
     return {
-      add: async (task, payload, spec) => {
+      add: async (task, payload, { moveQueued, ...spec }) => {
         await runner.addJob(task, payload as never, {
           ...spec,
-          ...(spec.jobKey ? { jobKeyMode: 'preserve_run_at' as const } : {}),
+          ...(spec.jobKey
+            ? { jobKeyMode: moveQueued ? ('replace' as const) : ('preserve_run_at' as const) }
+            : {}),
         });
       },
     };
@@ -104,6 +176,10 @@ export class JobEngine {
     const runners = [...this.runners.values()];
     this.runners.clear();
     await Promise.allSettled(runners.map(async (runner) => (await runner).stop()));
+    // Only once the runners stopped: until then their jobs are theirs.
+    const heartbeats = [...this.heartbeats.values()];
+    this.heartbeats.clear();
+    await Promise.allSettled(heartbeats.map((heartbeat) => heartbeat.stop()));
     const pools = [...this.workerPools.values()];
     this.workerPools.clear();
     await Promise.allSettled(pools.map((pool) => pool.end()));

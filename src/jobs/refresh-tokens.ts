@@ -25,10 +25,13 @@ export interface RefreshSchedule {
 const BATCH = 50;
 const FIRST_BACKOFF_SECONDS = 30;
 
-/** Queues the database's pass at `runAt`, unless one is queued already (any replica's). */
-export async function scheduleRefresh(queue: JobQueue, runAt: Date): Promise<void> {
+/**
+ * Queues the database's pass at `runAt`, unless one is queued already (any replica's); with
+ * `moveQueued` (at start), the queued one moves to `runAt`, so a changed interval applies now.
+ */
+export async function scheduleRefresh(queue: JobQueue, runAt: Date, moveQueued = false): Promise<void> {
   // A pass that fails is simply followed by the next one.
-  await queue.add(REFRESH_TASK, {}, { jobKey: REFRESH_TASK, runAt, maxAttempts: 1 });
+  await queue.add(REFRESH_TASK, {}, { jobKey: REFRESH_TASK, runAt, maxAttempts: 1, moveQueued });
 }
 
 /** One pass over one database; returns how many credentials were refreshed. */

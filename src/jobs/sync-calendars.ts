@@ -4,10 +4,12 @@
  * itself again `intervalSeconds` later under one job key (one schedule for all replicas). Each
  * calendar's job has a job key (never queued twice) and a queue of its own (never run twice at
  * once); a failed pull is retried with graphile-worker's backoff, and its failure shows on the
- * calendar (sync_status, last_error) and in the metrics.
+ * calendar (sync_status, last_error) and in the metrics; a pull that waits for three intervals
+ * shows as stalled (docs/contracts.md, "Background").
  */
 import type { CredentialRef } from '../credentials/context.js';
-import { enabledCalendars } from '../db/calendar-repository.js';
+import { enabledCalendars, recordSyncStalled } from '../db/calendar-repository.js';
+import { overdueQueues } from '../db/job-runner-repository.js';
 import type { Db } from '../db/handle.js';
 import type { ServiceRegistry } from '../services/google-service.js';
 import type { JobQueue } from './engine.js';
@@ -15,24 +17,41 @@ import type { JobQueue } from './engine.js';
 export const SYNC_ALL_TASK = 'sync_calendars';
 export const SYNC_ONE_TASK = 'sync_calendar';
 const ATTEMPTS = 5;
+/** A calendar whose pull has been due this many intervals, and this long at least, is stalled. */
+const STALLED_AFTER_INTERVALS = 3;
+const STALLED_AFTER_MS = 60_000;
 
 export interface CalendarPayload {
   readonly credential_id: number;
   readonly calendar_id: number;
 }
 
-export async function scheduleCalendarSyncs(queue: JobQueue, runAt: Date): Promise<void> {
-  await queue.add(SYNC_ALL_TASK, {}, { jobKey: SYNC_ALL_TASK, runAt, maxAttempts: 1 });
+/** Queues the pass at `runAt` unless one is queued; `moveQueued` (at start) moves a queued one. */
+export async function scheduleCalendarSyncs(queue: JobQueue, runAt: Date, moveQueued = false): Promise<void> {
+  await queue.add(SYNC_ALL_TASK, {}, { jobKey: SYNC_ALL_TASK, runAt, maxAttempts: 1, moveQueued });
 }
 
-/** Queues a pull of every enabled calendar of the database; returns how many. */
-export async function queueCalendarSyncs(db: Db, queue: JobQueue): Promise<number> {
+/**
+ * Queues a pull of every enabled calendar of the database; returns how many. First, calendars
+ * whose pull has been due for three intervals (a minute at least) are marked stalled: their
+ * background pulls are not happening although nothing failed (a queue left locked, a pull hung).
+ */
+export async function queueCalendarSyncs(db: Db, queue: JobQueue, intervalSeconds: number): Promise<number> {
   const calendars = await enabledCalendars(db);
+  const overdue = await overdueQueues(
+    db,
+    calendars.map(({ id }) => queueOf(id)),
+    Math.max(STALLED_AFTER_MS, STALLED_AFTER_INTERVALS * intervalSeconds * 1000),
+  );
+  for (const { id } of calendars) {
+    const since = overdue.get(queueOf(id));
+    if (since) await recordSyncStalled(db, id, stalledMessage(since, intervalSeconds));
+  }
   for (const { id, credential } of calendars) {
     const payload: CalendarPayload = { credential_id: credential, calendar_id: id };
     await queue.add(SYNC_ONE_TASK, payload, {
       jobKey: `${SYNC_ONE_TASK}:${id}`,
-      queueName: `calendar:${id}`,
+      queueName: queueOf(id),
       maxAttempts: ATTEMPTS,
     });
   }
@@ -47,6 +66,16 @@ export async function syncOneCalendar(
   const service = services.get('calendar');
   if (!service) throw new Error('the calendar service is not registered');
   await service.run(ref, { kind: 'sync', calendarId });
+}
+
+const queueOf = (calendarId: number) => `calendar:${calendarId}`;
+
+function stalledMessage(since: Date, intervalSeconds: number): string {
+  const every = intervalSeconds % 60 === 0 ? `${intervalSeconds / 60} min` : `${intervalSeconds} s`;
+  return (
+    `No background pull since ${since.toISOString().slice(0, 16).replace('T', ' ')} UTC, though one is due ` +
+    `every ${every}: its job waits in the queue. Check that a sidecar runs and what its log says; Sync Now pulls at once.`
+  );
 }
 
 export function isCalendarPayload(payload: unknown): payload is CalendarPayload {

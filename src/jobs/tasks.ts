@@ -40,7 +40,7 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
     [SYNC_ALL_TASK]: async () => {
       const queue = await deps.queue(database);
       try {
-        await queueCalendarSyncs(await deps.open(database), queue);
+        await queueCalendarSyncs(await deps.open(database), queue, deps.syncIntervalSeconds);
       } finally {
         await scheduleCalendarSyncs(queue, new Date(Date.now() + deps.syncIntervalSeconds * 1000));
       }
@@ -53,9 +53,12 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
   };
 }
 
-/** Starts a database's background work: its runner, and its first refresh pass unless one is queued. */
+/**
+ * Starts a database's background work: its runner, and a refresh and a calendar pass now. A pass
+ * already queued moves to now: it may have been queued with an interval that has changed since.
+ */
 export async function startBackgroundWork(database: string, deps: TaskDependencies): Promise<void> {
   const queue = await deps.queue(database);
-  await scheduleRefresh(queue, new Date());
-  await scheduleCalendarSyncs(queue, new Date());
+  await scheduleRefresh(queue, new Date(), true);
+  await scheduleCalendarSyncs(queue, new Date(), true);
 }

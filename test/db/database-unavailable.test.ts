@@ -84,6 +84,8 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
     const engine = new JobEngine(pools, () => ({}), createLogger('silent'), {
       concurrency: 1,
       pollIntervalMs: 1000,
+      heartbeatMs: 1000,
+      holder: 'test',
     });
     const started = Date.now();
     const error = await engine.start('gi_blackhole').catch((caught: Error) => caught);

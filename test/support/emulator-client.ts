@@ -1,4 +1,4 @@
-/** An OAuth client registered at the emulator for a test, with a fresh id and secret. */
+/** The emulator as tests drive it: an OAuth client registered for a test, and its control API. */
 import { randomBytes } from 'node:crypto';
 
 export interface RegisteredClient {
@@ -20,4 +20,18 @@ export async function registerClient(
   });
   if (!response.ok) throw new Error(`emulator refused the client: ${await response.text()}`);
   return { clientId, clientSecret };
+}
+
+/** A caller of the emulator's control API: JSON in and out, a non-2xx answer throws with its body. */
+export function emulatorControl(emulatorUrl: string) {
+  return async (path: string, method: string, body?: unknown): Promise<any> => {
+    const response = await fetch(`${emulatorUrl}/__emulator${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`control ${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
 }

@@ -29,6 +29,11 @@ export interface Stack {
   rpc(method: string, params: Record<string, unknown>): ReturnType<typeof call>;
   control(path: string, body?: unknown): Promise<any>;
   startAnotherSidecar(): Promise<SidecarProcess>;
+  /**
+   * Stops the sidecar `rpc` talks to with `signal` (SIGKILL: as a crash would) and starts another in
+   * its place; the stopped one's output stays in `logs()`.
+   */
+  replaceSidecar(signal?: NodeJS.Signals): Promise<SidecarProcess>;
   /** Every log line the sidecars printed so far. */
   logs(): string;
   stop(): Promise<void>;
@@ -44,6 +49,7 @@ export async function startStack(
   const env = sidecarEnv({ ...emulatorEndpoints(emulator.url), SIDECAR_DATABASES: database, ...options.env });
   const sidecars: SidecarProcess[] = [await startServe(env)];
   const sidecar = sidecars[0] as SidecarProcess;
+  let current = sidecar;
   const control = async (path: string, body?: unknown) => {
     const response = await fetch(`${emulator.url}/__emulator${path}`, {
       method: body === undefined ? 'GET' : 'POST',
@@ -62,7 +68,9 @@ export async function startStack(
     database,
     db,
     emulator,
-    sidecar,
+    get sidecar() {
+      return current;
+    },
     clientId,
     clientSecret,
     env,
@@ -97,12 +105,18 @@ export async function startStack(
     async row(id) {
       return db(TABLE).where({ id }).first();
     },
-    rpc: (method, params) => call(sidecar.url, method, { database, ...params }),
+    rpc: (method, params) => call(current.url, method, { database, ...params }),
     control,
     async startAnotherSidecar() {
       const another = await startServe(env);
       sidecars.push(another);
       return another;
+    },
+    async replaceSidecar(signal = 'SIGTERM') {
+      await current.stop(signal);
+      current = await startServe(env);
+      sidecars.push(current);
+      return current;
     },
     logs: () => sidecars.map((process) => process.output()).join('\n'),
     async stop() {

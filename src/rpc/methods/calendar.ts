@@ -51,6 +51,9 @@ export const calendarSync = defineMethod({
     created: z.number(),
     updated: z.number(),
     deleted: z.number(),
+    skipped: z
+      .number()
+      .describe("items Google sent that the pull could not take (see the calendar's notice)"),
     pushed: z.number(),
     conflicts: z.number(),
   }),

@@ -8,37 +8,28 @@
  * occurrence as that instance, with the same id as before, so Tryton's calendar shows exactly
  * Google's occurrences, no recurrence rule is evaluated here (DST and exceptions stay Google's
  * business), and a change to one occurrence or the whole series can neither duplicate nor lose
- * one. Incremental pulls use the sync token of the last complete pull, page by page; on 410 the
- * token is dropped and a full pull follows, after which what Tryton holds and Google no longer
- * lists is deleted (deletions missed in the gap). Each page is written in its own transaction
- * after Google answered; the token is saved only once the last page is written, so a pull broken
- * off mid-way is simply done again, and upserts keyed by Google's id never duplicate.
+ * one. One calendar's pull is pull.ts; here, which calendars, one pull of each at a time whoever
+ * asks, and what users see when one fails (pull-failure.ts).
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { CredentialRef } from '../../credentials/context.js';
 import {
-  applyEventPage,
   type CalendarListEntry,
   calendarsToSync,
-  deleteEventsNotIn,
-  type EventWrite,
-  finishSync,
-  forgetSyncToken,
   markCredentialSynced,
-  type PageCounts,
   recordSyncFailure,
   type SyncCalendar,
   storeCalendarList,
-  syncToken,
 } from '../../db/calendar-repository.js';
 import type { SidecarError } from '../../errors.js';
-import { GoogleError } from '../../google/errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
-import { isCancelled, mapEvent, storableText } from './event-mapping.js';
+import { storableText } from './event-mapping.js';
+import { CalendarPull, type PullCounts } from './pull.js';
+import { failureText, recordPullFailure } from './pull-failure.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
-/** Google's largest page: fewer calls against the quota, and one write per table per page. */
+/** Google's largest page of calendarList. */
 const PAGE_SIZE = 2500;
 /** Calendars of one credential pulled at once (the pacer keeps them under the per-user quota). */
 const CONCURRENT_CALENDARS = 4;
@@ -69,6 +60,7 @@ export interface SyncCounts {
   created: number;
   updated: number;
   deleted: number;
+  skipped: number;
   pushed: number;
   conflicts: number;
 }
@@ -135,7 +127,15 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     calendarId: number | undefined,
     waitIfBusy: boolean,
   ): Promise<SyncCounts> {
-    const total: SyncCounts = { calendars: 0, created: 0, updated: 0, deleted: 0, pushed: 0, conflicts: 0 };
+    const total: SyncCounts = {
+      calendars: 0,
+      created: 0,
+      updated: 0,
+      deleted: 0,
+      skipped: 0,
+      pushed: 0,
+      conflicts: 0,
+    };
     let failure: unknown;
     const queue = await calendarsToSync(session.ref.db, session.ref.id, calendarId);
     const worker = async () => {
@@ -149,11 +149,12 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
           total.created += counts.created;
           total.updated += counts.updated;
           total.deleted += counts.deleted;
+          total.skipped += counts.skipped;
           this.context.credentials.metrics.calendarSync('ok', seconds(started), counts);
         } catch (error) {
           // The calendar says why it stopped, the others still sync, and the caller hears it.
           this.context.credentials.metrics.calendarSync('failed', seconds(started));
-          await recordSyncFailure(session.ref.db, cal.id, (error as Error).message).catch(() => {});
+          await recordPullFailure(session.ref.db, cal.id, failureText(session.ref.id, error), session.log);
           failure ??= error;
         }
       }
@@ -175,77 +176,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     }
   }
 
-  /** One calendar: incremental when a token is held, full otherwise or after a 410. */
-  async pull(session: GoogleSession, cal: SyncCalendar): Promise<PageCounts> {
-    const db = session.ref.db;
-    const previous = await syncToken(db, cal.id);
-    try {
-      return await this.pullFrom(session, cal, previous);
-    } catch (error) {
-      if (!(error instanceof GoogleError) || error.status !== 410 || previous === null) throw error;
-      session.log.info({ calendar: cal.id }, 'sync token no longer valid: full pull');
-      await forgetSyncToken(db, cal.id);
-      return this.pullFrom(session, cal, null, previous);
-    }
-  }
-
-  private async pullFrom(
-    session: GoogleSession,
-    cal: SyncCalendar,
-    token: string | null,
-    previousToken: string | null = token,
-  ): Promise<PageCounts> {
-    const api = await this.api(session);
-    const db = session.ref.db;
-    const counts: PageCounts = { created: 0, updated: 0, deleted: 0 };
-    const listed = token === null ? new Set<string>() : undefined;
-    let nextSyncToken: string | null = null;
-    const fetchPage = (pageToken: string | undefined): Promise<calendar_v3.Schema$Events> => {
-      const fetching = session.call('events.list', async (options) => {
-        const params: calendar_v3.Params$Resource$Events$List = {
-          calendarId: cal.google_id,
-          singleEvents: true,
-          maxResults: PAGE_SIZE,
-          ...(token ? { syncToken: token } : {}),
-          ...(pageToken ? { pageToken } : {}),
-        };
-        return (await api.events.list(params, options)).data;
-      });
-      // Awaited below; until then a failure must not count as unhandled.
-      fetching.catch(() => {});
-      return fetching;
-    };
-    // The next page is asked for while this one is written: Google's time and the writes overlap.
-    for (let pending: Promise<calendar_v3.Schema$Events> | undefined = fetchPage(undefined); pending; ) {
-      const page: calendar_v3.Schema$Events = await pending;
-      pending = page.nextPageToken ? fetchPage(page.nextPageToken) : undefined;
-      const upserts: EventWrite[] = [];
-      const cancelled: string[] = [];
-      for (const item of page.items ?? []) {
-        if (!item.id) continue;
-        if (isCancelled(item)) {
-          cancelled.push(item.id);
-          continue;
-        }
-        const mapped = mapEvent(item, cal.time_zone);
-        listed?.add(item.id);
-        upserts.push({
-          hash: mapped.hash,
-          etag: mapped.etag,
-          event: mapped.event as unknown as EventWrite['event'],
-          detail: mapped.detail as unknown as EventWrite['detail'],
-        });
-      }
-      const applied = await applyEventPage(db, cal.id, upserts, cancelled);
-      counts.created += applied.created;
-      counts.updated += applied.updated;
-      counts.deleted += applied.deleted;
-      nextSyncToken = page.nextSyncToken ?? nextSyncToken;
-    }
-    if (listed) counts.deleted += await deleteEventsNotIn(db, cal.id, listed);
-    await finishSync(db, cal, nextSyncToken, previousToken, counts);
-    session.log.info({ calendar: cal.id, ...counts, full: token === null }, 'calendar pulled');
-    return counts;
+  /** One calendar: incremental when a token is held, full otherwise, after a 410 or once a day. */
+  async pull(session: GoogleSession, cal: SyncCalendar): Promise<PullCounts> {
+    return new CalendarPull(session, await this.api(session), cal).run();
   }
 
   /** The credential's last sync moves when a run brought changes (an idle run writes nothing). */

@@ -1,11 +1,12 @@
 /**
  * A Google Calendar event as the rows Tryton keeps (docs/contracts.md, "Calendar synchronization"):
- * pure functions, tested without HTTP. All-day events keep their dates exactly, the last day
+ * pure functions, tested without HTTP. Items are checked first (event-check.ts). All-day events keep their dates exactly, the last day
  * inclusive as Tryton shows it (Google's end date is exclusive); timed events keep their instants,
  * in UTC, whatever zone Google wrote them in, so a DST change never moves them.
  */
 import { createHash } from 'node:crypto';
 import type { calendar_v3 } from '@googleapis/calendar';
+import { type CheckedEvent, checkItem } from './event-check.js';
 
 export interface EventRow {
   readonly google_id: string;
@@ -39,40 +40,55 @@ export interface MappedEvent {
   readonly etag: string | null;
 }
 
-export function isCancelled(item: calendar_v3.Schema$Event): boolean {
-  return item.status === 'cancelled';
+/** One item of a listing, as the pull takes it. */
+export type PulledItem =
+  | { readonly kind: 'event'; readonly mapped: MappedEvent }
+  | { readonly kind: 'cancelled'; readonly id: string }
+  | { readonly kind: 'refused'; readonly id: string | null; readonly reason: string };
+
+/** Checks an item Google sent (event-check.ts) and maps it to Tryton's rows when it is an event. */
+export function readItem(raw: unknown, calendarTimeZone: string | null): PulledItem {
+  const checked = checkItem(raw);
+  return checked.kind === 'event'
+    ? { kind: 'event', mapped: mapChecked(checked.event, calendarTimeZone) }
+    : checked;
 }
 
+/** An event Google sent as Tryton's rows; throws when the pull would not take it. */
 export function mapEvent(item: calendar_v3.Schema$Event, calendarTimeZone: string | null): MappedEvent {
-  if (!item.id) throw new Error('Google sent an event without an id');
-  const allDay = Boolean(item.start?.date);
-  const startDate = item.start?.date ?? null;
+  const read = readItem(item, calendarTimeZone);
+  if (read.kind !== 'event') throw new Error(`not an event the pull takes: ${read.kind}`);
+  return read.mapped;
+}
+
+function mapChecked(item: CheckedEvent, calendarTimeZone: string | null): MappedEvent {
+  const allDay = 'date' in item.start;
+  const startDate = 'date' in item.start ? item.start.date : null;
+  const endDate = 'date' in item.end ? item.end.date : null;
+  const timeZone = 'instant' in item.start ? item.start.timeZone : null;
   const event: EventRow = {
     google_id: item.id,
     ical_uid: storableText(item.iCalUID),
-    recurring_event_id: item.recurringEventId ?? null,
-    original_start: item.originalStartTime?.dateTime ?? item.originalStartTime?.date ?? null,
+    recurring_event_id: storableText(item.recurringEventId),
+    original_start: storableText(item.originalStart),
     all_day: allDay,
-    start_date: allDay ? startDate : null,
-    end_date: allDay && startDate ? lastDay(startDate, item.end?.date ?? null) : null,
-    starts_at: allDay ? null : instant(item.start?.dateTime),
-    ends_at: allDay ? null : instant(item.end?.dateTime),
-    time_zone: storableText(item.start?.timeZone ?? calendarTimeZone),
-    visibility: item.visibility ?? 'default',
-    status: item.status ?? 'confirmed',
+    start_date: startDate,
+    end_date: startDate ? lastDay(startDate, endDate) : null,
+    starts_at: 'instant' in item.start ? item.start.instant : null,
+    ends_at: 'instant' in item.end ? item.end.instant : null,
+    time_zone: storableText(timeZone ?? calendarTimeZone),
+    visibility: item.visibility,
+    status: item.status,
     html_link: storableText(item.htmlLink),
-    google_updated: instant(item.updated),
+    google_updated: item.updated,
   };
-  const attendees = (item.attendees ?? [])
-    .map((attendee) => attendee.email)
-    .filter((email): email is string => typeof email === 'string' && email !== '');
   const detail: EventDetailRow = {
     summary: storableText(item.summary),
     description: storableText(item.description),
     location: storableText(item.location),
-    attendees: attendees.length > 0 ? storableText(attendees.join('\n')) : null,
+    attendees: item.attendees.length > 0 ? storableText(item.attendees.join('\n')) : null,
   };
-  return { event, detail, hash: contentHash(event, detail), etag: item.etag ?? null };
+  return { event, detail, hash: contentHash(event, detail), etag: item.etag };
 }
 
 /** Google's exclusive end date, as the inclusive last day (a one-day event ends the day it starts). */
@@ -92,12 +108,6 @@ export function storableText(value: string | null | undefined): string | null {
   // String.prototype.toWellFormed (Node 20) is not in TypeScript's es2023 library.
   const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed();
   return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '') : wellFormed;
-}
-
-function instant(value: string | null | undefined): Date | null {
-  if (!value) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 function contentHash(event: EventRow, detail: EventDetailRow): string {

@@ -1,0 +1,77 @@
+/**
+ * Statements on the job runners' heartbeats (google_integration_sidecar.job_runner) and on the locks
+ * graphile-worker keeps in its schema (docs/contracts.md, "Releasing jobs"). graphile-worker marks a
+ * running job and its queue with its pool id (`locked_by`) and, when that runner dies, keeps them
+ * locked for 4 hours; a queue locked so stops every job behind it. Locks are read from its tables
+ * (`_private_jobs`, `_private_job_queues`: version 0.17, pinned) and released through its own SQL
+ * function `force_unlock_workers`. Times are the database's now(), the clock replicas share.
+ */
+import type { Knex } from 'knex';
+
+const RUNNERS = 'google_integration_sidecar.job_runner';
+const JOBS_SCHEMA = 'google_integration_jobs';
+/** Heartbeats of runners gone this long are forgotten (nothing they locked is left by then). */
+const FORGET_AFTER_SECONDS = 3600;
+
+/** The runner `runnerId` is alive for `ttlMs` more. */
+export async function beat(knex: Knex, runnerId: string, holder: string, ttlMs: number): Promise<void> {
+  await knex.raw(
+    `INSERT INTO ${RUNNERS} (runner_id, holder, expires_at) VALUES (?, ?, now() + make_interval(secs => ?))
+     ON CONFLICT (runner_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
+    [runnerId, holder, ttlMs / 1000],
+  );
+}
+
+/**
+ * Releases the jobs and queues locked for more than `lockedForMs` by runners whose heartbeat lapsed
+ * (or never came: a runner of an older sidecar, or one killed before its first beat); returns those
+ * runners. One statement, so replicas sweeping at once release each lock once.
+ */
+export async function releaseDeadRunners(knex: Knex, lockedForMs: number): Promise<string[]> {
+  const result = await knex.raw<{ rows: Array<{ dead: string[] | null }> }>(
+    `WITH locks AS (
+       SELECT locked_by, locked_at FROM ${JOBS_SCHEMA}._private_jobs WHERE locked_by IS NOT NULL
+       UNION ALL
+       SELECT locked_by, locked_at FROM ${JOBS_SCHEMA}._private_job_queues WHERE locked_by IS NOT NULL
+     ), dead AS (
+       SELECT array_agg(DISTINCT l.locked_by) AS ids FROM locks l
+        WHERE l.locked_at < now() - make_interval(secs => ?)
+          AND NOT EXISTS (SELECT 1 FROM ${RUNNERS} r WHERE r.runner_id = l.locked_by AND r.expires_at > now())
+     )
+     SELECT ids AS dead, ${JOBS_SCHEMA}.force_unlock_workers(ids) FROM dead WHERE ids IS NOT NULL`,
+    [lockedForMs / 1000],
+  );
+  await knex.raw(`DELETE FROM ${RUNNERS} WHERE expires_at < now() - make_interval(secs => ?)`, [
+    FORGET_AFTER_SECONDS,
+  ]);
+  return result.rows[0]?.dead ?? [];
+}
+
+/** A runner that stopped cleanly says so: nothing of its own is locked any more. */
+export async function forgetRunner(knex: Knex, runnerId: string): Promise<void> {
+  await knex.raw(`DELETE FROM ${RUNNERS} WHERE runner_id = ?`, [runnerId]);
+}
+
+/**
+ * The queues among `queueNames` holding a job due for more than `overdueMs`, with the oldest due
+ * time: work that is not happening (waiting, or running far too long) although nothing failed.
+ * A job out of attempts is not waiting: its failure shows elsewhere.
+ */
+export async function overdueQueues(
+  knex: Knex,
+  queueNames: readonly string[],
+  overdueMs: number,
+): Promise<Map<string, Date>> {
+  if (queueNames.length === 0) return new Map();
+  const result = await knex.raw<{ rows: Array<{ queue_name: string; due: Date }> }>(
+    `SELECT q.queue_name, min(j.run_at) AS due
+       FROM ${JOBS_SCHEMA}._private_job_queues q
+       JOIN ${JOBS_SCHEMA}._private_jobs j ON j.job_queue_id = q.id
+      WHERE q.queue_name = ANY(?)
+        AND j.run_at < now() - make_interval(secs => ?)
+        AND j.attempts < j.max_attempts
+      GROUP BY q.queue_name`,
+    [[...queueNames], overdueMs / 1000],
+  );
+  return new Map(result.rows.map((row) => [row.queue_name, row.due]));
+}

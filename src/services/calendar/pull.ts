@@ -1,0 +1,201 @@
+/**
+ * One calendar's pull (docs/contracts.md, "How the pull works"). Incremental with the sync token of
+ * the last complete pull; a full listing without one, after a 410, and once a day. Each page is
+ * written in its own transaction after Google answered, while the next page is asked for; the
+ * token is saved only once the last page is written, so a pull broken off mid-way is done again.
+ *
+ * Google promises no consistency across the pages of a listing (an event changed while a client
+ * pages can be left out of the later pages), so what a full listing did not list is deleted only
+ * once it is known to be gone: the listing is followed by incremental rounds on its token until one
+ * fits in one page, which lists every change since the round before; only then is what none of
+ * them listed deleted and the token saved. Items Google sends in a shape Tryton cannot hold are
+ * skipped, counted and named on the calendar (event-check.ts), the rest of their page written.
+ */
+import type { calendar_v3 } from '@googleapis/calendar';
+import { type SyncCalendar, markPulled, writeSyncNotice } from '../../db/calendar-repository.js';
+import {
+  applyEventPage,
+  deleteEventsNotIn,
+  type EventWrite,
+  type RefusedItem,
+  skippedItems,
+} from '../../db/event-repository.js';
+import { forgetSyncToken, pullState, saveSyncState } from '../../db/sync-state-repository.js';
+import { GoogleError } from '../../google/errors.js';
+import type { GoogleSession } from '../google-service.js';
+import { readItem } from './event-mapping.js';
+
+/** Google's largest page: fewer calls against the quota, and one write per table per page. */
+const PAGE_SIZE = 2500;
+/** A calendar is listed whole this often, for what incremental pulls never report. */
+const FULL_EVERY_HOURS = 24;
+/** Incremental rounds after a full listing, at most, to find one that fits in a page. */
+const CONFIRM_ROUNDS = 3;
+/** Skipped items named in the calendar's notice; the others are counted. */
+const NOTICE_NAMED = 3;
+
+export interface PullCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  skipped: number;
+}
+
+interface Round {
+  readonly nextSyncToken: string | null;
+  readonly pages: number;
+}
+
+export class CalendarPull {
+  /** Every row written, whichever round or listing wrote it (a 410 mid-way included). */
+  private readonly counts: PullCounts = { created: 0, updated: 0, deleted: 0, skipped: 0 };
+  private skippedChanged = false;
+
+  constructor(
+    private readonly session: GoogleSession,
+    private readonly api: calendar_v3.Calendar,
+    private readonly cal: SyncCalendar,
+  ) {}
+
+  async run(): Promise<PullCounts> {
+    const db = this.session.ref.db;
+    const state = await pullState(db, this.cal.id, FULL_EVERY_HOURS);
+    if (!state.fullDue && state.syncToken !== null) {
+      try {
+        const round = await this.round(state.syncToken);
+        await saveSyncState(db, this.cal.id, round.nextSyncToken, state.syncToken, false);
+        return await this.finish(false);
+      } catch (error) {
+        if (!(error instanceof GoogleError) || error.status !== 410) throw error;
+        this.session.log.info({ calendar: this.cal.id }, 'sync token no longer valid: full pull');
+        await forgetSyncToken(db, this.cal.id);
+      }
+    }
+    return this.fullPull();
+  }
+
+  private async fullPull(): Promise<PullCounts> {
+    const db = this.session.ref.db;
+    const listed = new Set<string>();
+    let round = await this.round(null, listed);
+    let confirmed = false;
+    for (let rounds = 0; rounds < CONFIRM_ROUNDS && round.nextSyncToken !== null; rounds++) {
+      round = await this.round(round.nextSyncToken, listed);
+      if (round.pages === 1) {
+        confirmed = true;
+        break;
+      }
+    }
+    if (!confirmed) {
+      // Nothing is deleted on a guess, and no token saved: the next pull lists again.
+      this.session.log.warn(
+        { calendar: this.cal.id, rounds: CONFIRM_ROUNDS },
+        'full listing not confirmed (the calendar changes faster than it is listed): nothing deleted',
+      );
+      return this.finish(true);
+    }
+    const gone = await deleteEventsNotIn(db, this.cal.id, listed);
+    this.counts.deleted += gone.deleted;
+    this.skippedChanged ||= gone.skippedChanged;
+    await saveSyncState(db, this.cal.id, round.nextSyncToken, null, true);
+    return this.finish(true);
+  }
+
+  /** One listing (full without a token), page by page; `listed` gathers what exists at Google. */
+  private async round(token: string | null, listed?: Set<string>): Promise<Round> {
+    let nextSyncToken: string | null = null;
+    let pages = 0;
+    // The next page is asked for while this one is written: Google's time and the writes overlap.
+    for (
+      let pending: Promise<calendar_v3.Schema$Events> | undefined = this.page(token, undefined);
+      pending;
+    ) {
+      const page: calendar_v3.Schema$Events = await pending;
+      pending = page.nextPageToken ? this.page(token, page.nextPageToken) : undefined;
+      pages++;
+      await this.write(page.items ?? [], listed);
+      nextSyncToken = page.nextSyncToken ?? nextSyncToken;
+    }
+    return { nextSyncToken, pages };
+  }
+
+  private page(token: string | null, pageToken: string | undefined): Promise<calendar_v3.Schema$Events> {
+    const fetching = this.session.call('events.list', async (options) => {
+      const params: calendar_v3.Params$Resource$Events$List = {
+        calendarId: this.cal.google_id,
+        singleEvents: true,
+        maxResults: PAGE_SIZE,
+        ...(token ? { syncToken: token } : {}),
+        ...(pageToken ? { pageToken } : {}),
+      };
+      return (await this.api.events.list(params, options)).data;
+    });
+    // Awaited by round(); until then a failure must not count as unhandled.
+    fetching.catch(() => {});
+    return fetching;
+  }
+
+  private async write(items: readonly unknown[], listed: Set<string> | undefined): Promise<void> {
+    const upserts: EventWrite[] = [];
+    const cancelled: string[] = [];
+    const refused: RefusedItem[] = [];
+    for (const raw of items) {
+      const item = readItem(raw, this.cal.time_zone);
+      if (item.kind === 'cancelled') {
+        cancelled.push(item.id);
+        listed?.delete(item.id);
+      } else if (item.kind === 'refused') {
+        this.counts.skipped++;
+        if (item.id === null) continue;
+        refused.push({ google_id: item.id, reason: item.reason });
+        // It exists at Google: a version Tryton holds is kept, not deleted as gone.
+        listed?.add(item.id);
+      } else {
+        const { mapped } = item;
+        upserts.push({
+          hash: mapped.hash,
+          etag: mapped.etag,
+          event: mapped.event as unknown as EventWrite['event'],
+          detail: mapped.detail as unknown as EventWrite['detail'],
+        });
+        listed?.add(mapped.event.google_id);
+      }
+    }
+    if (refused.length > 0 || items.length > upserts.length + cancelled.length + refused.length) {
+      this.session.log.warn(
+        {
+          calendar: this.cal.id,
+          skipped: items.length - upserts.length - cancelled.length,
+          first: refused[0],
+        },
+        'items Google sent were skipped',
+      );
+    }
+    const applied = await applyEventPage(this.session.ref.db, this.cal.id, upserts, cancelled, refused);
+    this.counts.created += applied.created;
+    this.counts.updated += applied.updated;
+    this.counts.deleted += applied.deleted;
+    this.skippedChanged ||= applied.skippedChanged;
+  }
+
+  private async finish(full: boolean): Promise<PullCounts> {
+    const db = this.session.ref.db;
+    if (this.skippedChanged) await writeSyncNotice(db, this.cal.id, await this.notice());
+    await markPulled(db, this.cal, this.counts);
+    this.session.log.info({ calendar: this.cal.id, ...this.counts, full }, 'calendar pulled');
+    return this.counts;
+  }
+
+  /** `2 events from Google are not shown: <id> (<reason>); <id> (<reason>).`, or null. */
+  private async notice(): Promise<string | null> {
+    const { total, items } = await skippedItems(this.session.ref.db, this.cal.id, NOTICE_NAMED);
+    if (total === 0) return null;
+    const named = items.map((item) => `${clip(item.google_id)} (${item.reason})`).join('; ');
+    const more = total > items.length ? `; and ${total - items.length} more` : '';
+    return `${total} ${total === 1 ? 'event' : 'events'} from Google ${total === 1 ? 'is' : 'are'} not shown: ${named}${more}.`;
+  }
+}
+
+function clip(id: string): string {
+  return id.length > 60 ? `${id.slice(0, 59)}…` : id;
+}
