@@ -208,6 +208,16 @@ async function deleteEvents(knex: Knex, calendarId: number, googleIds: readonly 
   return deleted;
 }
 
+/** The events Tryton holds for the calendar that a full listing did not list (nothing is written). */
+export async function heldNotListed(
+  knex: Knex,
+  calendarId: number,
+  listed: ReadonlySet<string>,
+): Promise<string[]> {
+  const held = await knex(EVENTS).where({ calendar: calendarId }).pluck<string[]>('google_id');
+  return held.filter((googleId) => !listed.has(googleId));
+}
+
 /**
  * After a confirmed full listing (docs/contracts.md, "Full listings"): what Tryton holds that
  * Google listed in none of its rounds is gone at Google, and is deleted; skipped items no longer
