@@ -232,10 +232,14 @@ describe('a job runner that cannot start at first', () => {
       await expect
         .poll(() => lines.some((line) => line.includes('"msg":"job runner started"')), { timeout: 15_000 })
         .toBe(true);
-      const jobs = await db.raw(
-        "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'refresh_due_tokens'",
-      );
-      expect(jobs.rows[0].n).toBe(1);
+      // The runner says it started before its first passes are queued: wait for the pass, not the line.
+      const refreshPasses = async () =>
+        (
+          await db.raw(
+            "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'refresh_due_tokens'",
+          )
+        ).rows[0].n as number;
+      await expect.poll(refreshPasses, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     } finally {
       await locker.query('ROLLBACK').catch(() => {});
       await db.client.releaseConnection(locker);
