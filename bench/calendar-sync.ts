@@ -8,7 +8,7 @@
  *   6a. Initial import of 10,000 event instances into one calendar (timed, all-day, and recurring series
  *       expanded by Google: the sidecar pulls singleEvents), events per second against a raw batch INSERT
  *       of the same rows into google_integration_event + google_integration_event_detail, in batches of
- *       the sidecar's page size (PAGE_SIZE of calendar-service.ts, read from the build: 250 today), one
+ *       the sidecar's page size (PAGE_SIZE of pull.ts, read from the build: 2,500 today), one
  *       transaction per batch, on a fresh calendar, in the same run. Shown beside: the same with the
  *       sidecar's event_link rows, that plus the emulator's own time to list the calendar, and the CPU
  *       of the sidecar, its database backends and the emulator during the pull.
@@ -42,9 +42,17 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Build } from './support/build.js';
-import { type Child, cpuMs, spawnServer } from './support/children.js';
+import {
+  calendarCalls,
+  cpuMeter,
+  createCalendar,
+  describeCpu,
+  rowVersions,
+  versionDiff,
+} from './support/calendar.js';
+import { type Child, spawnServer } from './support/children.js';
 import { fmt } from './support/load.js';
-import { compare, median, note, section } from './support/report.js';
+import { compare, line, median, note, section } from './support/report.js';
 import {
   authorizedCredentials,
   databaseUri,
@@ -56,13 +64,11 @@ import {
 } from './support/stack.js';
 import { createTrytonDatabase } from './support/tryton.js';
 
-/** The Google account authorizedCredentials consents as (test/support/consent.ts). */
-const ACCOUNT = 'calendar.owner@example.com';
 const IMPORT_EVENTS = Number(process.env.BENCH_CAL_IMPORT ?? 10_000);
 const TEAM_CALENDARS = Number(process.env.BENCH_CAL_CALENDARS ?? 50);
 const TEAM_EVENTS = Number(process.env.BENCH_CAL_EVENTS ?? 200);
 const LATENCY_MS = Number(process.env.BENCH_CAL_LATENCY ?? 100);
-/** events.list maxResults of the measured sidecar, read from its build (calendar-service.ts PAGE_SIZE). */
+/** events.list maxResults of the measured sidecar, read from its build (pull.ts PAGE_SIZE). */
 let PAGE_SIZE = 250;
 /** Requests a minute: the sidecar's pacer (src/services/pacer.ts GOOGLE_QUOTAS) and Google's quotas. */
 const PACED_PER_USER = 500;
@@ -388,7 +394,8 @@ async function teamPull(
 }
 
 function sidecarPageSize(build: Build): number {
-  const file = join(dirname(build.cli), 'services', 'calendar', 'calendar-service.js');
+  // The events' page size: pull.ts's (calendar-service.ts's is calendarList's).
+  const file = join(dirname(build.cli), 'services', 'calendar', 'pull.js');
   const found = /const PAGE_SIZE = (\d+);/.exec(readFileSync(file, 'utf8'))?.[1];
   if (found === undefined) note(`!! no PAGE_SIZE in ${file}: assuming 250`);
   return Number(found ?? 250);
@@ -500,82 +507,12 @@ async function rawInsert(
   return { ms, rows: rows.length, batches: batches.length };
 }
 
-/** Each row version (ctid:xmin) of `tables`: an INSERT adds one, a DELETE removes one, an UPDATE both. */
-async function rowVersions(db: pg.Client, tables: readonly string[]): Promise<Map<string, Set<string>>> {
-  const versions = new Map<string, Set<string>>();
-  for (const table of tables) {
-    const result = await db.query(`SELECT ctid::text || ':' || xmin::text AS v FROM ${table}`);
-    versions.set(table, new Set(result.rows.map((row) => row.v as string)));
-  }
-  return versions;
-}
-
-function versionDiff(
-  before: Map<string, Set<string>>,
-  after: Map<string, Set<string>>,
-  tables: readonly string[],
-): { written: number; removed: number } {
-  let written = 0;
-  let removed = 0;
-  for (const table of tables) {
-    const was = before.get(table) ?? new Set();
-    const is = after.get(table) ?? new Set();
-    for (const version of is) if (!was.has(version)) written++;
-    for (const version of was) if (!is.has(version)) removed++;
-  }
-  return { written, removed };
-}
-
-/**
- * Starts counting the CPU the sidecar, the emulator and the sidecar's database backends (its pooled
- * connections, by pg_stat_activity, the bench's own excepted) use; the returned function reads it.
- */
-async function processCpu(context: Context): Promise<() => Promise<Cpu>> {
-  const sidecarPid = context.sidecar.child.pid as number;
-  const emulatorPid = context.emulator.child.pid as number;
-  const sidecar = cpuMs(sidecarPid);
-  const emulator = cpuMs(emulatorPid);
-  const backends = await backendCpu(context);
-  return async () => {
-    let database = 0;
-    for (const [pid, ms] of await backendCpu(context)) database += ms - (backends.get(pid) ?? 0);
-    return { sidecar: cpuMs(sidecarPid) - sidecar, emulator: cpuMs(emulatorPid) - emulator, database };
-  };
-}
-
-interface Cpu {
-  readonly sidecar: number;
-  readonly emulator: number;
-  readonly database: number;
-}
-
-async function backendCpu(context: Context): Promise<Map<string, number>> {
-  const result = await context.db.query(
-    'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-    [context.database],
-  );
-  const cpu = new Map<string, number>();
-  for (const { pid } of result.rows as Array<{ pid: string }>) {
-    try {
-      cpu.set(pid, cpuMs(Number(pid)));
-    } catch {
-      // Gone in between.
-    }
-  }
-  return cpu;
-}
-
-function describeCpu(cpu: Cpu): string {
-  return `sidecar ${fmt(cpu.sidecar)} ms, its database backends ${fmt(cpu.database)} ms, emulator ${fmt(cpu.emulator)} ms`;
-}
-
-/** Calls that reached the emulator's Calendar API, all operations. */
-async function calendarCalls(emulator: Emulator): Promise<number> {
-  const stats = (await emulator.control('/stats')) as { calendar?: number | Record<string, number> };
-  const calendar = stats.calendar ?? 0;
-  return typeof calendar === 'number'
-    ? calendar
-    : Object.values(calendar).reduce((sum, value) => sum + value, 0);
+/** CPU of the sidecar, the emulator and the sidecar's database backends from now on. */
+function processCpu(context: Context) {
+  return cpuMeter(context.db, context.database, {
+    sidecar: context.sidecar.child.pid as number,
+    emulator: context.emulator.child.pid as number,
+  });
 }
 
 async function rpcResult<T>(context: Context, method: string, params: Record<string, unknown>): Promise<T> {
@@ -617,19 +554,6 @@ async function listAll(
     pageToken = page.nextPageToken;
   } while (pageToken);
   return { ms: performance.now() - started, pages, items };
-}
-
-async function createCalendar(
-  emulator: Emulator,
-  id: string,
-  summary: string,
-  timeZone: string,
-): Promise<void> {
-  await emulator.control(`/calendar/accounts/${encodeURIComponent(ACCOUNT)}/calendars`, {
-    id,
-    summary,
-    timeZone,
-  });
 }
 
 /** events.insert through the control API, a few at a time; returns how many were sent. */
@@ -721,9 +645,4 @@ function eventBodies(prefix: string, instances: number, series: number): EventBo
     }
   }
   return bodies;
-}
-
-/** A figure whose bound is zero (no ratio): label, figure, bound, goal, in compare's columns. */
-function line(label: string, figure: string, bound: string, goal: string): void {
-  console.log(`   ${label.padEnd(34)} ${figure.padStart(20)}   ${bound}   (${goal})`);
 }

@@ -9,10 +9,14 @@
  *   5. valid-token-profile.ts CPU per request on the valid-token path, by package
  *   6. calendar-sync.ts       the calendar pull: 10,000-event import vs raw INSERT, idle sync, 50 calendars
  *                             at +100 ms vs the quota bound (a Tryton database of its own, its own emulator)
+ *   7. calendar-push.ts       the calendar push: Tryton's saves (trytond JSON-RPC) -> trigger -> Google, 1,000
+ *                             changes vs the pacer bound, 50 calendars at +100 ms vs quotas and concurrency,
+ *                             save -> Google p50/p99, an idle round (trytond, its own database and emulator)
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS, BENCH_SOURCE=head|worktree,
- * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar (section 6 alone), BENCH_CAL_* (see
- * calendar-sync.ts); logs and profiles land in .cache/bench/.
+ * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar|push (section 6 or 7 alone), BENCH_CAL_*
+ * (see calendar-sync.ts), BENCH_PUSH_* (see calendar-push.ts); logs and profiles land in .cache/bench/.
  */
+import { calendarPush } from './calendar-push.js';
 import { calendarSync } from './calendar-sync.js';
 import { coldStart } from './cold-start.js';
 import { echoCeiling } from './echo-ceiling.js';
@@ -24,7 +28,7 @@ import { validToken, validTokenRequest } from './valid-token.js';
 import { validTokenProfile } from './valid-token-profile.js';
 
 const STORM_CREDENTIALS = Number(process.env.BENCH_STORM_CREDENTIALS ?? 100);
-/** `calendar`: only section 6. */
+/** `calendar`: only section 6; `push`: only section 7. */
 const ONLY = process.env.BENCH_ONLY;
 
 async function main(): Promise<void> {
@@ -34,8 +38,9 @@ async function main(): Promise<void> {
     `bench: ${build.source}; node ${process.version}; autocannon ${CONNECTIONS} connections x ${DURATION} s ` +
       `per figure; figures are printed, never asserted`,
   );
-  if (ONLY !== 'calendar') await tokenPath(build);
-  await calendarSync(build);
+  if (ONLY !== 'calendar' && ONLY !== 'push') await tokenPath(build);
+  if (ONLY !== 'push') await calendarSync(build);
+  if (ONLY !== 'calendar') await calendarPush(build);
   console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -14,6 +14,7 @@ import * as calendarSync from './20261126_02_calendar_sync.js';
 import * as jobRunner from './20261202_01_job_runner.js';
 import * as calendarFullPull from './20261202_02_calendar_full_pull.js';
 import * as skippedEvent from './20261202_03_skipped_event.js';
+import * as eventLinkBase from './20261203_01_event_link_base.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,4 +32,5 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261202_01_job_runner', jobRunner],
   ['20261202_02_calendar_full_pull', calendarFullPull],
   ['20261202_03_skipped_event', skippedEvent],
+  ['20261203_01_event_link_base', eventLinkBase],
 ];

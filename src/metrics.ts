@@ -50,6 +50,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly pushes = new Counter({
+    name: 'tryton_google_calendar_pushes_total',
+    help: "Tryton's changes written to Google Calendar, by change (created, updated, deleted)",
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+  private readonly conflicts = new Counter({
+    name: 'tryton_google_calendar_conflicts_total',
+    help: 'Conflicts the two-way merge recorded, by kind (edit: both changed a field; delete: one side deleted)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   private readonly releasedLocks = new Counter({
     name: 'tryton_google_job_locks_released_total',
     help: 'Job runners found dead (heartbeat lapsed) whose locked jobs and queues were released',
@@ -69,6 +81,16 @@ export class Metrics {
     for (const change of ['created', 'updated', 'deleted', 'skipped'] as const) {
       if (counts?.[change]) this.syncedEvents.inc({ change }, counts[change]);
     }
+  }
+
+  calendarPush(
+    changes: { created: number; updated: number; deleted: number },
+    conflicts: { edit: number; delete: number },
+  ): void {
+    for (const change of ['created', 'updated', 'deleted'] as const)
+      if (changes[change]) this.pushes.inc({ change }, changes[change]);
+    for (const kind of ['edit', 'delete'] as const)
+      if (conflicts[kind]) this.conflicts.inc({ kind }, conflicts[kind]);
   }
 
   jobLocksReleased(runners: number): void {

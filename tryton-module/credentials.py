@@ -18,7 +18,6 @@ from . import authorization_notification, sidecar
 from .exceptions import (
     AuthorizeError, ClientChangeWarning, CredentialIncompleteError,
     RedirectURIError)
-from .google_calendar import _count, notify_synchronized, sum_last_sync
 from .model import SidecarMixin
 
 try:
@@ -153,28 +152,17 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
 
     sync_enabled = fields.Boolean(
         "Synchronization Enabled",
-        help="Pull the ticked calendars in the background at the interval "
-        "the sidecar is configured with, and ask Google for the calendar "
-        "permission on the next authorization.\n"
+        help="Synchronize the ticked calendars in the background at the "
+        "interval the sidecar is configured with, and ask Google for the "
+        "calendar permission on the next authorization.\n"
         "\"Sync Now\" works either way.")
     last_sync = fields.Timestamp("Last Synchronization", readonly=True)
 
     owner = fields.Many2One(
         'res.user', "Owner", ondelete='SET NULL',
         help="The Tryton user whose Google account it is: "
-        "only this user sees the details of its private events.")
-    calendars = fields.One2Many(
-        'google_integration.calendar', 'credential', "Calendars",
-        help="The calendars of the Google account; "
-        "click \"Fetch Calendars\" to list them.")
-    last_sync_created = fields.Function(
-        fields.Integer("Created"), 'get_last_sync_counts')
-    last_sync_updated = fields.Function(
-        fields.Integer("Updated"), 'get_last_sync_counts')
-    last_sync_deleted = fields.Function(
-        fields.Integer("Deleted"), 'get_last_sync_counts')
-    last_sync_error = fields.Function(
-        fields.Text("Last Synchronization Error"), 'get_last_sync_error')
+        "this user reads the private events of the calendars the account "
+        "may change.")
 
     @classmethod
     def __setup__(cls):
@@ -194,14 +182,6 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
                     },
                 'revoke': {
                     'invisible': ~Eval('state').in_(sorted(REVOKE_STATES)),
-                    'depends': ['state'],
-                    },
-                'fetch_calendars': {
-                    'invisible': Eval('state') != 'authorized',
-                    'depends': ['state'],
-                    },
-                'sync_now': {
-                    'invisible': Eval('state') != 'authorized',
                     'depends': ['state'],
                     },
                 })
@@ -240,25 +220,7 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         default.setdefault('state', cls.default_state())
         for name in SIDECAR_FIELDS:
             default.setdefault(name, None)
-        # The calendars are the original account's, written by the sidecar.
-        default.setdefault('calendars', None)
         return super().copy(records, default=default)
-
-    @classmethod
-    def get_last_sync_counts(cls, records, names):
-        result = {n: {} for n in names}
-        for record in records:
-            totals = sum_last_sync(
-                c for c in record.calendars if c.sync_enabled)
-            for name in names:
-                result[name][record.id] = totals[name[len('last_sync_'):]]
-        return result
-
-    def get_last_sync_error(self, name):
-        errors = [
-            f'{c.rec_name}: {c.last_error}' for c in self.calendars
-            if c.sync_enabled and c.last_error]
-        return '\n'.join(errors) or None
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
@@ -373,27 +335,6 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         "Revoke the authorization at Google and forget the tokens"
         for record in records:
             record._sidecar('credentials.revoke')
-
-    @classmethod
-    @ModelView.button
-    def fetch_calendars(cls, records):
-        "Bring the Google account's calendar list into the calendars"
-        for record in records:
-            result = record._sidecar('calendar.list_calendars') or {}
-            notify(gettext(
-                    'google_integration.msg_calendars_fetched',
-                    credentials=record.rec_name,
-                    count=_count(result.get('calendars'))))
-        return 'reload'
-
-    @classmethod
-    @ModelView.button
-    def sync_now(cls, records):
-        "Pull the events of the enabled calendars from Google now"
-        for record in records:
-            result = record._sidecar('calendar.sync')
-            notify_synchronized(record.rec_name, result)
-        return 'reload'
 
     def get_status(self):
         "The sidecar's view of the credentials, as a dictionary"

@@ -74,4 +74,24 @@ class ClientChangeWarning(UserWarning):
 
 
 class CopyError(UserError):
-    "Google's calendars and events can not be duplicated"
+    "Google's calendars can not be duplicated"
+
+
+class CalendarNotWritableError(UserError):
+    "Tryton may not change the events of the calendar"
+
+
+class EventError(UserError):
+    "The change of the event can not be synchronized"
+
+
+class EventDetailError(EventError):
+    "The user may not read what the event says, nor change it"
+
+
+class EventValidationError(ValidationError):
+    pass
+
+
+class ConflictError(UserError):
+    "The losing version of a conflict can not be applied"

@@ -24,6 +24,11 @@ export function compare(
   );
 }
 
+/** A figure whose bound is zero (no ratio): label, figure, bound, goal, in compare's columns. */
+export function line(label: string, figure: string, bound: string, goal: string): void {
+  console.log(`   ${label.padEnd(34)} ${figure.padStart(20)}   ${bound}   (${goal})`);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

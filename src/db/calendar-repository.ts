@@ -14,7 +14,6 @@ const SIDECAR_UID = 0;
 
 const now = (knex: Knex) => knex.raw("timezone('UTC', now())");
 const stamps = (knex: Knex) => ({ write_date: now(knex), write_uid: SIDECAR_UID });
-const creation = (knex: Knex) => ({ create_date: now(knex), create_uid: SIDECAR_UID });
 
 export interface CalendarListEntry {
   readonly google_id: string;
@@ -32,66 +31,25 @@ export interface SyncCalendar {
   readonly time_zone: string | null;
   readonly sync_enabled: boolean;
   readonly sync_status: string | null;
+  /** Pushes send Google's invitation e-mails. */
+  readonly notify_attendees: boolean | null;
 }
 
-/** Brings calendarList into Tryton: new calendars added, changed ones updated, gone ones inactive. */
-export async function storeCalendarList(
-  knex: Knex,
-  credentialId: number,
-  entries: readonly CalendarListEntry[],
-): Promise<SyncCalendar[]> {
-  return knex.transaction(async (trx) => {
-    const existing = await trx(CALENDARS)
-      .where({ credential: credentialId })
-      .select<Array<CalendarListEntry & { id: number; active: boolean }>>(
-        'id',
-        'google_id',
-        'name',
-        'time_zone',
-        'access_role',
-        'color',
-        'is_primary',
-        'active',
-      );
-    const byGoogleId = new Map(existing.map((row) => [row.google_id, row]));
-    for (const entry of entries) {
-      const row = byGoogleId.get(entry.google_id);
-      if (!row) {
-        await trx(CALENDARS).insert({
-          ...entry,
-          credential: credentialId,
-          active: true,
-          sync_enabled: false,
-          sync_status: 'never',
-          ...creation(trx),
-          ...stamps(trx),
-        });
-      } else if (
-        !row.active ||
-        (['name', 'time_zone', 'access_role', 'color', 'is_primary'] as const).some(
-          (key) => row[key] !== entry[key],
-        )
-      ) {
-        await trx(CALENDARS)
-          .where({ id: row.id })
-          .update({ ...entry, active: true, ...stamps(trx) });
-      }
-    }
-    const listed = new Set(entries.map((entry) => entry.google_id));
-    const gone = existing.filter((row) => row.active && !listed.has(row.google_id)).map((row) => row.id);
-    if (gone.length > 0)
-      await trx(CALENDARS)
-        .whereIn('id', gone)
-        .update({ active: false, ...stamps(trx) });
-    return calendarsOf(trx, credentialId);
-  });
-}
+const SYNC_CALENDAR_COLUMNS = [
+  'id',
+  'google_id',
+  'name',
+  'time_zone',
+  'sync_enabled',
+  'sync_status',
+  'notify_attendees',
+] as const;
 
 export async function calendarsOf(knex: Knex, credentialId: number): Promise<SyncCalendar[]> {
   return knex(CALENDARS)
     .where({ credential: credentialId })
     .orderBy('id')
-    .select<SyncCalendar[]>('id', 'google_id', 'name', 'time_zone', 'sync_enabled', 'sync_status');
+    .select<SyncCalendar[]>(...SYNC_CALENDAR_COLUMNS);
 }
 
 /** The active calendars of a credential to pull (one, when `calendarId` is given). */
@@ -102,9 +60,24 @@ export async function calendarsToSync(
 ): Promise<SyncCalendar[]> {
   const query = knex(CALENDARS).where({ credential: credentialId, active: true, sync_enabled: true });
   if (calendarId !== undefined) query.where({ id: calendarId });
-  return query
-    .orderBy('id')
-    .select<SyncCalendar[]>('id', 'google_id', 'name', 'time_zone', 'sync_enabled', 'sync_status');
+  return query.orderBy('id').select<SyncCalendar[]>(...SYNC_CALENDAR_COLUMNS);
+}
+
+/** Whether the module's calendar tables exist here (not in a standalone database, nor an older module). */
+export async function calendarTablesExist(knex: Knex): Promise<boolean> {
+  const table = await knex.raw<{ rows: Array<{ found: string | null }> }>(
+    'SELECT to_regclass(?)::text AS found',
+    [`public.${CALENDARS}`],
+  );
+  return Boolean(table.rows[0]?.found);
+}
+
+/** The credential a calendar is synchronized through now (the team rule's choice). */
+export async function syncCredentialOf(knex: Knex, calendarId: number): Promise<number | undefined> {
+  const row = await knex(CALENDARS)
+    .where({ id: calendarId })
+    .first<{ credential: number } | undefined>('credential');
+  return row?.credential;
 }
 
 /**
@@ -113,11 +86,7 @@ export async function calendarsToSync(
  * calendar table does not exist (a standalone database, an older module).
  */
 export async function enabledCalendars(knex: Knex): Promise<Array<{ id: number; credential: number }>> {
-  const table = await knex.raw<{ rows: Array<{ found: string | null }> }>(
-    'SELECT to_regclass(?)::text AS found',
-    [`public.${CALENDARS}`],
-  );
-  if (!table.rows[0]?.found) return [];
+  if (!(await calendarTablesExist(knex))) return [];
   return knex(`${CALENDARS} as cal`)
     .join('google_integration_google_credentials as cred', 'cred.id', 'cal.credential')
     .where({ 'cal.active': true, 'cal.sync_enabled': true, 'cred.sync_enabled': true })
@@ -127,10 +96,16 @@ export async function enabledCalendars(knex: Knex): Promise<Array<{ id: number; 
     .select<Array<{ id: number; credential: number }>>('cal.id', 'cal.credential');
 }
 
-/** What users see of a calendar's pull: `ok` with what the last pull that changed something did. */
-export async function markPulled(knex: Knex, calendar: SyncCalendar, counts: PageCounts): Promise<void> {
-  const changed = counts.created + counts.updated + counts.deleted > 0;
-  // An idle pull writes nothing: the row already says ok.
+/** What a round did, as the calendar shows it. */
+export interface RoundCounts extends PageCounts {
+  pushed: number;
+  conflicts: number;
+}
+
+/** What users see of a calendar's round: `ok` with what the last round that changed something did. */
+export async function markPulled(knex: Knex, calendar: SyncCalendar, counts: RoundCounts): Promise<void> {
+  const changed = counts.created + counts.updated + counts.deleted + counts.pushed + counts.conflicts > 0;
+  // An idle round writes nothing: the row already says ok.
   if (!changed && calendar.sync_status === 'ok') return;
   await knex(CALENDARS)
     .where({ id: calendar.id })
@@ -141,6 +116,8 @@ export async function markPulled(knex: Knex, calendar: SyncCalendar, counts: Pag
       last_sync_created: counts.created,
       last_sync_updated: counts.updated,
       last_sync_deleted: counts.deleted,
+      last_sync_pushed: counts.pushed,
+      last_sync_conflicts: counts.conflicts,
       ...stamps(knex),
     });
 }

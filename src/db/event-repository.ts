@@ -11,12 +11,15 @@ const EVENTS = 'google_integration_event';
 const DETAILS = 'google_integration_event_detail';
 const LINKS = 'google_integration_sidecar.event_link';
 const SKIPPED = 'google_integration_sidecar.skipped_event';
+const TOMBSTONES = 'google_integration_event_tombstone';
 
 export interface EventWrite {
   readonly hash: string;
   readonly etag: string | null;
   readonly event: Record<string, unknown> & { readonly google_id: string };
   readonly detail: Record<string, unknown>;
+  /** The synchronized fields as Google holds them: the merge's base once Tryton holds them too. */
+  readonly base: unknown;
 }
 
 export interface PageCounts {
@@ -40,7 +43,9 @@ export interface PageOutcome extends PageCounts {
  * Applies one page of Google's answer in one transaction, with a fixed number of statements
  * whatever the page's size: the links read, the changed events with their details and links
  * upserted in one statement, etags of unchanged events refreshed, cancelled events deleted.
- * Unchanged events (same content hash) write nothing more.
+ * Unchanged events (same content hash) write nothing more. Events with a user's change not yet
+ * pushed, and events deleted in Tryton (tombstones), are the merge's (pull-merge.ts): the caller
+ * leaves them out, and the statements skip any that became so meanwhile.
  */
 export async function applyEventPage(
   knex: Knex,
@@ -55,18 +60,20 @@ export async function applyEventPage(
   const writes = [...new Map(upserts.map((one) => [one.event.google_id, one])).values()];
   return knex.transaction(async (trx) => {
     const found = await trx.raw<{
-      rows: Array<{ google_id: string; etag: string | null; content_hash: string }>;
-    }>(`SELECT google_id, etag, content_hash FROM ${LINKS} WHERE calendar_id = ? AND google_id = ANY(?)`, [
-      calendarId,
-      writes.map((write) => write.event.google_id),
-    ]);
+      rows: Array<{ google_id: string; etag: string | null; content_hash: string; no_base: boolean }>;
+    }>(
+      `SELECT google_id, etag, content_hash, base IS NULL AS no_base FROM ${LINKS} WHERE calendar_id = ? AND google_id = ANY(?)`,
+      [calendarId, writes.map((write) => write.event.google_id)],
+    );
     const links = new Map(found.rows.map((link) => [link.google_id, link]));
     const changed: EventWrite[] = [];
-    const etags: Array<{ google_id: string; etag: string | null }> = [];
+    const etags: Array<{ google_id: string; etag: string | null; base: unknown }> = [];
     for (const write of writes) {
       const link = links.get(write.event.google_id);
       if (link?.content_hash !== write.hash) changed.push(write);
-      else if (link.etag !== write.etag) etags.push({ google_id: link.google_id, etag: write.etag });
+      // A link from before the merge existed gets its base once, from an unchanged event.
+      else if (link.etag !== write.etag || link.no_base)
+        etags.push({ google_id: link.google_id, etag: write.etag, base: write.base });
     }
     if (changed.length > 0) {
       await upsertEvents(trx, calendarId, changed);
@@ -77,7 +84,7 @@ export async function applyEventPage(
     }
     if (etags.length > 0) {
       await trx.raw(
-        `UPDATE ${LINKS} AS l SET etag = v.etag
+        `UPDATE ${LINKS} AS l SET etag = v.etag, base = COALESCE(l.base, v.base)
            FROM json_populate_recordset(NULL::${LINKS}, ?::json) AS v
           WHERE l.calendar_id = ? AND l.google_id = v.google_id`,
         [JSON.stringify(etags), calendarId],
@@ -165,6 +172,7 @@ async function upsertEvents(trx: Knex.Transaction, calendarId: number, writes: r
     d: write.detail,
     etag: write.etag,
     hash: write.hash,
+    base: write.base,
   }));
   const list = (columns: readonly string[], prefix = '') =>
     columns.map((column) => `${prefix}"${column}"`).join(', ');
@@ -177,8 +185,10 @@ async function upsertEvents(trx: Knex.Transaction, calendarId: number, writes: r
                               create_date, create_uid, write_date, write_uid)
        SELECT ?, 'synced', ${list(eventColumns, 'e.')}, ${CREATED_AND_WRITTEN}
          FROM input, json_populate_record(NULL::${EVENTS}, input.j->'e') AS e
+        WHERE NOT EXISTS (SELECT 1 FROM ${TOMBSTONES} t WHERE t.calendar = ? AND t.google_id = e.google_id)
        ON CONFLICT (calendar, google_id) DO UPDATE SET sync_status = excluded.sync_status,
          ${assign(eventColumns)}, write_date = excluded.write_date, write_uid = excluded.write_uid
+         WHERE ${EVENTS}.sync_status IS DISTINCT FROM 'pending_push'
        RETURNING id, google_id
      ),
      detail AS (
@@ -189,24 +199,39 @@ async function upsertEvents(trx: Knex.Transaction, calendarId: number, writes: r
        ON CONFLICT (event) DO UPDATE SET ${assign(detailColumns)},
          write_date = excluded.write_date, write_uid = excluded.write_uid
      )
-     INSERT INTO ${LINKS} (calendar_id, google_id, event_id, etag, content_hash)
-     SELECT ?, event.google_id, event.id, input.j->>'etag', input.j->>'hash'
+     INSERT INTO ${LINKS} (calendar_id, google_id, event_id, etag, content_hash, base)
+     SELECT ?, event.google_id, event.id, input.j->>'etag', input.j->>'hash', (input.j->'base')::jsonb
        FROM input JOIN event ON event.google_id = input.j->'e'->>'google_id'
      ON CONFLICT (calendar_id, google_id) DO UPDATE
-       SET event_id = excluded.event_id, etag = excluded.etag, content_hash = excluded.content_hash`,
-    [JSON.stringify(rows), calendarId, calendarId],
+       SET event_id = excluded.event_id, etag = excluded.etag, content_hash = excluded.content_hash,
+           base = excluded.base`,
+    [JSON.stringify(rows), calendarId, calendarId, calendarId],
   );
 }
 
+/** Deletes the events gone at Google, but for those with a change not yet pushed (the merge's). */
 async function deleteEvents(knex: Knex, calendarId: number, googleIds: readonly string[]): Promise<number> {
   const ids = [...googleIds];
-  const deleted = await knex(EVENTS)
-    .where({ calendar: calendarId })
-    .whereRaw('google_id = ANY(?)', [ids])
-    .delete();
-  await knex(LINKS).where({ calendar_id: calendarId }).whereRaw('google_id = ANY(?)', [ids]).delete();
-  return deleted;
+  const deleted = await knex.raw<{ rowCount: number }>(
+    `DELETE FROM ${EVENTS} WHERE calendar = ? AND google_id = ANY(?)
+        AND sync_status IS DISTINCT FROM 'pending_push'`,
+    [calendarId, ids],
+  );
+  await knex.raw(
+    `DELETE FROM ${LINKS} l WHERE l.calendar_id = ? AND l.google_id = ANY(?)
+        AND NOT EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.calendar = ? AND e.google_id = l.google_id)`,
+    [calendarId, ids, calendarId],
+  );
+  return deleted.rowCount;
 }
+
+/**
+ * What a full listing may find absent and delete: events Google had (linked), not series rows
+ * (Google lists their occurrences, not them) and without a change to push (the merge's).
+ */
+const DELETABLE_WHEN_ABSENT = `calendar = ? AND repeat_frequency IS NULL
+  AND sync_status IS DISTINCT FROM 'pending_push'
+  AND EXISTS (SELECT 1 FROM ${LINKS} l WHERE l.calendar_id = ${EVENTS}.calendar AND l.google_id = ${EVENTS}.google_id)`;
 
 /** The events Tryton holds for the calendar that a full listing did not list (nothing is written). */
 export async function heldNotListed(
@@ -214,7 +239,7 @@ export async function heldNotListed(
   calendarId: number,
   listed: ReadonlySet<string>,
 ): Promise<string[]> {
-  const held = await knex(EVENTS).where({ calendar: calendarId }).pluck<string[]>('google_id');
+  const held = await knex(EVENTS).whereRaw(DELETABLE_WHEN_ABSENT, [calendarId]).pluck<string[]>('google_id');
   return held.filter((googleId) => !listed.has(googleId));
 }
 
@@ -229,14 +254,16 @@ export async function deleteEventsNotIn(
   listed: ReadonlySet<string>,
 ): Promise<{ deleted: number; skippedChanged: boolean }> {
   return knex.transaction(async (trx) => {
-    const held = await trx(EVENTS).where({ calendar: calendarId }).pluck<string[]>('google_id');
+    const held = await trx(EVENTS).whereRaw(DELETABLE_WHEN_ABSENT, [calendarId]).pluck<string[]>('google_id');
     const gone = held.filter((googleId) => !listed.has(googleId));
     const deleted = gone.length > 0 ? await deleteEvents(trx, calendarId, gone) : 0;
-    // Links whose event a user deleted in Tryton are stale too.
-    await trx(LINKS)
-      .where({ calendar_id: calendarId })
-      .whereRaw('NOT (google_id = ANY(?))', [[...listed]])
-      .delete();
+    // Links left without an event or a tombstone (a series row's and a deletion's to push stay).
+    await trx.raw(
+      `DELETE FROM ${LINKS} l WHERE l.calendar_id = ? AND NOT (l.google_id = ANY(?))
+          AND NOT EXISTS (SELECT 1 FROM ${EVENTS} e WHERE e.calendar = l.calendar_id AND e.google_id = l.google_id)
+          AND NOT EXISTS (SELECT 1 FROM ${TOMBSTONES} t WHERE t.calendar = l.calendar_id AND t.google_id = l.google_id)`,
+      [calendarId, [...listed]],
+    );
     const forgotten = await trx(SKIPPED)
       .where({ calendar_id: calendarId })
       .whereRaw('NOT (google_id = ANY(?))', [[...listed]])

@@ -8,8 +8,15 @@
  * shows as stalled (docs/contracts.md, "Background").
  */
 import type { CredentialRef } from '../credentials/context.js';
-import { enabledCalendars, recordSyncStalled } from '../db/calendar-repository.js';
+import {
+  calendarTablesExist,
+  enabledCalendars,
+  recordSyncStalled,
+  syncCredentialOf,
+} from '../db/calendar-repository.js';
 import { overdueQueues } from '../db/job-runner-repository.js';
+import { calendarsWithPendingChanges } from '../db/push-repository.js';
+import { applyTeamRule } from '../db/team-repository.js';
 import type { Db } from '../db/handle.js';
 import type { ServiceRegistry } from '../services/google-service.js';
 import type { JobQueue } from './engine.js';
@@ -37,6 +44,8 @@ export async function scheduleCalendarSyncs(queue: JobQueue, runAt: Date, moveQu
  * background pulls are not happening although nothing failed (a queue left locked, a pull hung).
  */
 export async function queueCalendarSyncs(db: Db, queue: JobQueue, intervalSeconds: number): Promise<number> {
+  // Accounts revoked or expired since the last pass: their team calendars move to another member.
+  if (await calendarTablesExist(db)) await applyTeamRule(db);
   const calendars = await enabledCalendars(db);
   const overdue = await overdueQueues(
     db,
@@ -47,17 +56,14 @@ export async function queueCalendarSyncs(db: Db, queue: JobQueue, intervalSecond
     const since = overdue.get(queueOf(id));
     if (since) await recordSyncStalled(db, id, stalledMessage(since, intervalSeconds));
   }
-  for (const { id, credential } of calendars) {
-    const payload: CalendarPayload = { credential_id: credential, calendar_id: id };
-    await queue.add(SYNC_ONE_TASK, payload, {
-      jobKey: `${SYNC_ONE_TASK}:${id}`,
-      queueName: queueOf(id),
-      maxAttempts: ATTEMPTS,
-    });
-  }
+  for (const { id, credential } of calendars) await queueRound(queue, id, credential);
   return calendars.length;
 }
 
+/**
+ * One calendar's round, through the account the calendar is synchronized through now: the job may
+ * have been queued (by Tryton's trigger, a pass) before the team rule moved it to another one.
+ */
 export async function syncOneCalendar(
   services: ServiceRegistry,
   ref: CredentialRef,
@@ -65,10 +71,29 @@ export async function syncOneCalendar(
 ): Promise<void> {
   const service = services.get('calendar');
   if (!service) throw new Error('the calendar service is not registered');
-  await service.run(ref, { kind: 'sync', calendarId });
+  const credential = (await syncCredentialOf(ref.db, calendarId)) ?? ref.id;
+  await service.run({ ...ref, id: credential }, { kind: 'sync', calendarId });
+}
+
+/** Queues a round of every calendar with changes waiting in Tryton (at start: saved while no sidecar ran). */
+export async function queuePendingRounds(db: Db, queue: JobQueue): Promise<number> {
+  if (!(await calendarTablesExist(db))) return 0;
+  const calendars = await calendarsWithPendingChanges(db);
+  for (const { id, credential } of calendars) await queueRound(queue, id, credential);
+  return calendars.length;
 }
 
 const queueOf = (calendarId: number) => `calendar:${calendarId}`;
+
+/** A calendar's round, once: its key keeps one queued, its queue runs one at a time. */
+async function queueRound(queue: JobQueue, calendarId: number, credentialId: number): Promise<void> {
+  const payload: CalendarPayload = { credential_id: credentialId, calendar_id: calendarId };
+  await queue.add(SYNC_ONE_TASK, payload, {
+    jobKey: `${SYNC_ONE_TASK}:${calendarId}`,
+    queueName: queueOf(calendarId),
+    maxAttempts: ATTEMPTS,
+  });
+}
 
 function stalledMessage(since: Date, intervalSeconds: number): string {
   const every = intervalSeconds % 60 === 0 ? `${intervalSeconds / 60} min` : `${intervalSeconds} s`;

@@ -11,6 +11,7 @@ import { REFRESH_TASK, type RefreshSchedule, refreshDueTokens, scheduleRefresh }
 import {
   isCalendarPayload,
   queueCalendarSyncs,
+  queuePendingRounds,
   SYNC_ALL_TASK,
   SYNC_ONE_TASK,
   scheduleCalendarSyncs,
@@ -61,4 +62,6 @@ export async function startBackgroundWork(database: string, deps: TaskDependenci
   const queue = await deps.queue(database);
   await scheduleRefresh(queue, new Date(), true);
   await scheduleCalendarSyncs(queue, new Date(), true);
+  // Changes saved in Tryton while no sidecar ran (the trigger found no job queue): pushed now.
+  await queuePendingRounds(await deps.open(database), queue);
 }

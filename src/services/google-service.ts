@@ -80,6 +80,9 @@ export abstract class GoogleService<Input, Output> {
 
   protected async recordFailure(_ref: CredentialRef, _input: Input, _error: SidecarError): Promise<void> {}
 
+  /** The credential stopped handing out tokens (revoked): what the service keeps on it follows. */
+  async credentialChanged(_ref: CredentialRef): Promise<void> {}
+
   private async openSession(ref: CredentialRef, log: Logger): Promise<GoogleSession> {
     const { credentials, pacer, apiRootUrl } = this.context;
     let token = (await getAccessToken(credentials, ref, { minValidity: 300, scopes: this.scopes }))
@@ -132,6 +135,17 @@ export class ServiceRegistry {
 
   get(name: string): GoogleService<unknown, unknown> | undefined {
     return this.services.get(name);
+  }
+
+  /** Tells every service that a credential stopped handing out tokens; a failure is only logged. */
+  async credentialChanged(ref: CredentialRef, log: Logger): Promise<void> {
+    for (const service of this.services.values()) {
+      await service
+        .credentialChanged(ref)
+        .catch((error: Error) =>
+          log.warn({ service: service.name, err: error.message }, 'could not follow the credential change'),
+        );
+    }
   }
 
   /** Every scope the registered services need, for the consent request. */

@@ -12,7 +12,6 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { consent, followRedirect } from '../support/consent.js';
 import { call } from '../support/rpc.js';
 import {
   browserFailure,
@@ -25,7 +24,6 @@ import {
 import { startTrytonStack, type TrytonStack } from './support/tryton-stack.js';
 
 const ACCOUNT = 'calendar.owner@example.com';
-const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 /**
  * The browser's zone and the event's, both without daylight saving time so the expected time holds
  * all year: 18:00 in Tokyo (UTC+9) is 14:30 in Kolkata (UTC+5:30), 09:00 UTC in Tryton's database.
@@ -91,28 +89,8 @@ describe('Google Calendar events in the Tryton web client', () => {
 
     // Credentials of the admin's Google account, authorized; the primary calendar fetched, enabled
     // and pulled.
-    const admin = await current.db('res_user').where({ login: 'admin' }).first('id');
-    const [row] = await current
-      .db('google_integration_google_credentials')
-      .insert({
-        name: 'Calendar of the sales team',
-        state: 'without_authorization',
-        client_id: current.clientId,
-        client_secret: current.clientSecret,
-        redirect_uri: current.redirectUri,
-        scopes: CALENDAR_SCOPE,
-        sync_enabled: false,
-        owner: admin.id,
-      })
-      .returning('id');
-    const credentialId = row.id as number;
-    const { authorization_url } = await rpc('credentials.request_authorization', {
-      credential_id: credentialId,
-    });
-    const { redirect } = await consent(authorization_url, { email: ACCOUNT });
-    expect((await followRedirect(redirect)).status).toBe(200);
-    const { calendars } = await rpc('calendar.list_calendars', { credential_id: credentialId });
-    const primary = calendars.find((calendar: { google_id: string }) => calendar.google_id === ACCOUNT);
+    const { credentialId, primaryId } = await current.adminAccount(ACCOUNT);
+    const primary = { id: primaryId };
     await current.db('google_integration_calendar').where({ id: primary.id }).update({ sync_enabled: true });
     expect(await rpc('calendar.sync', { credential_id: credentialId })).toMatchObject({ created: 2 });
     const event = await current

@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastDay } from '../../src/services/calendar/event-mapping.js';
+import { lastDay } from '../../src/services/calendar/dates.js';
 import { emulatorControl } from '../support/emulator-client.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { trytonTemplate } from '../support/tryton.js';

@@ -4,7 +4,8 @@
  * what Tryton does not keep (etag, updated).
  */
 import { describe, expect, it } from 'vitest';
-import { lastDay, mapEvent } from '../../src/services/calendar/event-mapping.js';
+import { lastDay } from '../../src/services/calendar/dates.js';
+import { mapEvent } from '../../src/services/calendar/event-mapping.js';
 
 describe('all-day events', () => {
   it.each([

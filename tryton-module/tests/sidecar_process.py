@@ -223,6 +223,7 @@ class Stack:
         self.client_secret = f'test-secret-{secrets.token_urlsafe(18)}'
         self.emulator = None
         self.sidecar = None
+        self._sidecar_env = None
         self._saved_config = None
 
     @property
@@ -269,9 +270,8 @@ class Stack:
             # $USER only, which a CI container may not set.
             env['PGUSER'] = getpass.getuser()
         env.update(self.extra_env)
-        self.sidecar = Process(
-            'sidecar', ['serve'], env, '"sidecar listening"')
-        self.sidecar.start()
+        self._sidecar_env = env
+        self.start_sidecar()
 
         self.control('/clients', {
                 'client_id': self.client_id,
@@ -308,6 +308,18 @@ class Stack:
                 config.getboolean]:
             get.cache_clear()
         self._saved_config = None
+
+    def start_sidecar(self):
+        """Start the sidecar (again, after stop_sidecar): same port, keys and
+        databases, so it finds what the stopped one left"""
+        self.sidecar = Process(
+            'sidecar', ['serve'], self._sidecar_env, '"sidecar listening"')
+        self.sidecar.start()
+
+    def stop_sidecar(self):
+        """Stop the sidecar only, as an operator does: the emulator (Google)
+        keeps its state; return the exit code"""
+        return self.sidecar.stop()
 
     def stop(self):
         "Stop the sidecar, then the emulator, and restore trytond's config"

@@ -139,6 +139,9 @@ def closed_port_url():
 class GoogleIntegrationTestCase(ModuleTestCase):
     "Test Google Integration module"
     module = 'google_integration'
+    # The optional dependency (extras_depend), as Tryton's modules test
+    # theirs: the standard checks then cover its views too.
+    extras = ['party']
 
     @classmethod
     def setUpClass(cls):
@@ -224,7 +227,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                     credentials.save()
 
         credentials = Credentials(
-            name="Test", redirect_uri='http://localhost:8200/db/google/callback',
+            name="Test",
+            redirect_uri='http://localhost:8200/db/google/callback',
             **client)
         credentials.save()
 
@@ -657,7 +661,6 @@ class GoogleIntegrationTestCase(ModuleTestCase):
     def test_authorization_notification(self):
         "Test the sidecar's function notifies who requested the authorization"
         pool = Pool()
-        Credentials = pool.get('google_integration.google_credentials')
         Log = pool.get('ir.model.log')
         Notification = pool.get('res.notification')
         User = pool.get('res.user')
@@ -667,7 +670,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         user.save()
 
         def notify():
-            cursor.execute('SELECT google_integration_notify(%s)', (record.id,))
+            cursor.execute(
+                'SELECT google_integration_notify(%s)', (record.id,))
             return cursor.fetchone()[0]
 
         # Nobody clicked a button: nobody to tell.
@@ -840,6 +844,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
     def create_calendar(self, credential, google_id='primary', **values):
         Calendar = Pool().get('google_integration.calendar')
         values.setdefault('name', google_id)
+        values.setdefault('access_role', 'owner')
         return Calendar(self.insert(
                 'google_integration.calendar', credential=credential.id,
                 google_id=google_id, **values))
@@ -887,7 +892,17 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 'last_sync_created': ('int4', False),
                 'last_sync_updated': ('int4', False),
                 'last_sync_deleted': ('int4', False),
+                'last_sync_pushed': ('int4', False),
+                'last_sync_conflicts': ('int4', False),
+                'notify_attendees': ('bool', False),
                 'last_error': ('text', False),
+                'sync_notice': ('text', False),
+                },
+            'google_integration_calendar_member': {
+                'calendar': ('int4', True), 'credential': ('int4', True),
+                'access_role': ('varchar', False),
+                'name': ('varchar', False), 'color': ('varchar', False),
+                'is_primary': ('bool', False),
                 },
             'google_integration_event': {
                 'calendar': ('int4', True), 'google_id': ('varchar', True),
@@ -903,6 +918,23 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 'status': ('varchar', False), 'html_link': ('varchar', False),
                 'google_updated': ('timestamp', False),
                 'sync_status': ('varchar', False),
+                'local_version': ('int4', True),
+                'local_write': ('timestamp', False),
+                'repeat_frequency': ('varchar', False),
+                'repeat_count': ('int4', False),
+                'repeat_until': ('date', False),
+                'origin': ('varchar', False),
+                },
+            'google_integration_event_tombstone': {
+                'calendar': ('int4', True), 'google_id': ('varchar', True),
+                'summary': ('varchar', False),
+                },
+            'google_integration_event_conflict': {
+                'calendar': ('int4', True), 'event': ('int4', False),
+                'google_id': ('varchar', True), 'kind': ('varchar', False),
+                'winner': ('varchar', False), 'fields': ('varchar', False),
+                'kept': ('text', False), 'lost': ('text', False),
+                'state': ('varchar', False),
                 },
             'google_integration_event_detail': {
                 'event': ('int4', True), 'summary': ('varchar', False),
@@ -928,17 +960,30 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                     if type_ == 'timestamp':
                         # TIMESTAMP, as the contract says, not TIMESTAMP(0)
                         self.assertEqual(precision, 6)
-        cursor.execute(
-            'SELECT column_default FROM information_schema.columns '
-            'WHERE table_schema = current_schema() AND table_name = %s '
-            'AND column_name = %s', ('google_integration_calendar', 'active'))
-        self.assertEqual(cursor.fetchone()[0], 'true')
+        # The defaults the sidecar's INSERTs rely on.
+        for table, column, default in [
+                ('google_integration_calendar', 'active', 'true'),
+                ('google_integration_calendar', 'notify_attendees', 'false'),
+                ('google_integration_event', 'local_version', '0'),
+                ('google_integration_event', 'sync_status',
+                    "'synced'::character varying"),
+                ('google_integration_event_conflict', 'state',
+                    "'open'::character varying"),
+                ]:
+            with self.subTest(table=table, column=column):
+                cursor.execute(
+                    'SELECT column_default FROM information_schema.columns '
+                    'WHERE table_schema = current_schema() '
+                    'AND table_name = %s AND column_name = %s',
+                    (table, column))
+                self.assertEqual(cursor.fetchone()[0], default)
 
         # Foreign keys cascade; the owner of credentials is set to NULL.
         cursor.execute(
             'SELECT conrelid::regclass::text, pg_get_constraintdef(oid) '
             'FROM pg_constraint WHERE contype = %s '
-            'AND conrelid::regclass::text LIKE %s', ('f', 'google_integration_%'))
+            'AND conrelid::regclass::text LIKE %s',
+            ('f', 'google_integration_%'))
         keys = {(t, d) for t, d in cursor}
         for table, definition in [
                 ('google_integration_calendar',
@@ -951,6 +996,22 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                 ('google_integration_event_detail',
                     'FOREIGN KEY (event) REFERENCES '
                     'google_integration_event(id) ON DELETE CASCADE'),
+                ('google_integration_calendar_member',
+                    'FOREIGN KEY (calendar) REFERENCES '
+                    'google_integration_calendar(id) ON DELETE CASCADE'),
+                ('google_integration_calendar_member',
+                    'FOREIGN KEY (credential) REFERENCES '
+                    'google_integration_google_credentials(id) '
+                    'ON DELETE CASCADE'),
+                ('google_integration_event_tombstone',
+                    'FOREIGN KEY (calendar) REFERENCES '
+                    'google_integration_calendar(id) ON DELETE CASCADE'),
+                ('google_integration_event_conflict',
+                    'FOREIGN KEY (calendar) REFERENCES '
+                    'google_integration_calendar(id) ON DELETE CASCADE'),
+                ('google_integration_event_conflict',
+                    'FOREIGN KEY (event) REFERENCES '
+                    'google_integration_event(id) ON DELETE SET NULL'),
                 ('google_integration_google_credentials',
                     'FOREIGN KEY (owner) REFERENCES res_user(id) '
                     'ON DELETE SET NULL'),
@@ -971,29 +1032,60 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         event = self.create_event(
             calendar, 'e1', detail={'summary': "Stand-up"})
 
-        # The sidecar's statements (src/db/calendar-repository.ts).
+        # The sidecar's statements (src/db/): one calendar per Google
+        # calendar, whichever account lists it.
+        other = self.create_credentials()
         cursor.execute(
             'INSERT INTO google_integration_calendar '
             '(credential, google_id, name) VALUES (%s, %s, %s) '
-            'ON CONFLICT (credential, google_id) '
+            'ON CONFLICT (google_id) '
             'DO UPDATE SET name = excluded.name',
-            (credential.id, 'primary', 'Renamed'))
+            (other.id, 'primary', 'Renamed'))
+        for member in [credential, other]:
+            cursor.execute(
+                'INSERT INTO google_integration_calendar_member '
+                '(calendar, credential, access_role) VALUES (%s, %s, %s) '
+                'ON CONFLICT (calendar, credential) '
+                'DO UPDATE SET access_role = excluded.access_role',
+                (calendar.id, member.id, 'writer'))
         cursor.execute(
             'INSERT INTO google_integration_event (calendar, google_id) '
             'VALUES (%s, %s) ON CONFLICT (calendar, google_id) DO NOTHING',
             (calendar.id, 'e1'))
         cursor.execute(
+            'INSERT INTO google_integration_event (calendar, google_id) '
+            'VALUES (%s, %s) RETURNING sync_status, local_version',
+            (calendar.id, 'e2'))
+        self.assertEqual(cursor.fetchone(), ('synced', 0))
+        cursor.execute(
             'INSERT INTO google_integration_event_detail (event, summary) '
             'VALUES (%s, %s) ON CONFLICT (event) '
             'DO UPDATE SET summary = excluded.summary', (event.id, "Daily"))
+        cursor.execute(
+            'INSERT INTO google_integration_event_tombstone '
+            '(calendar, google_id) VALUES (%s, %s) '
+            'ON CONFLICT (calendar, google_id) DO NOTHING',
+            (calendar.id, 'gone'))
+        cursor.execute(
+            'INSERT INTO google_integration_event_conflict '
+            '(calendar, event, google_id, kind, winner, fields, kept, lost) '
+            'VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING state',
+            (calendar.id, event.id, 'e1', 'edit', 'google', 'summary',
+                '{"summary": "Daily"}', '{"summary": "Stand-up"}'))
+        self.assertEqual(cursor.fetchone(), ('open',))
         self.assertEqual(Calendar.search([], count=True), 1)
 
         # Deleting the credentials deletes their calendars and events.
         cursor.execute(
             'DELETE FROM google_integration_google_credentials '
             'WHERE id = %s', (credential.id,))
-        cursor.execute('SELECT count(*) FROM google_integration_event')
-        self.assertEqual(cursor.fetchone()[0], 0)
+        for table in [
+                'google_integration_event', 'google_integration_event_detail',
+                'google_integration_calendar_member',
+                'google_integration_event_tombstone',
+                'google_integration_event_conflict']:
+            cursor.execute(f'SELECT count(*) FROM {table}')
+            self.assertEqual(cursor.fetchone()[0], 0, msg=table)
 
     def event_fixtures(self):
         "A credential owned by a user, a calendar and all kinds of events"
@@ -1083,16 +1175,19 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_event_access(self):
-        "Test only the calendar groups read calendars and events"
+        "Test only the calendar groups read calendars and change events"
         pool = Pool()
         Event = pool.get('google_integration.event')
         Calendar = pool.get('google_integration.calendar')
+        Member = pool.get('google_integration.calendar.member')
+        Conflict = pool.get('google_integration.event.conflict')
+        Tombstone = pool.get('google_integration.event.tombstone')
         credential, owner, calendar, events = self.event_fixtures()
         employee = self.create_user('employee')
         admin = self.create_user('manager', 'group_google_integration_admin')
 
         with self.as_user(employee):
-            for Model in [Event, Calendar]:
+            for Model in [Event, Calendar, Member, Conflict]:
                 with self.assertRaises(AccessError):
                     Model.search([])
         with self.as_user(owner):
@@ -1101,14 +1196,25 @@ class GoogleIntegrationTestCase(ModuleTestCase):
             # The calendar's account shows, not its secrets.
             Calendar.read([calendar.id], [
                     'credential.rec_name', 'owner.rec_name', 'account_email'])
+            for values in [
+                    {'sync_enabled': False}, {'notify_attendees': True}]:
+                with self.assertRaises(AccessError):
+                    Calendar.write([calendar], values)
+            # Only the sidecar writes members, tombstones and conflicts.
+            self.assertEqual(Member.search([]), [])
+            self.assertEqual(Conflict.search([]), [])
             with self.assertRaises(AccessError):
-                Calendar.write([calendar], {'sync_enabled': False})
-            with self.assertRaises(AccessError):
-                Event.delete([events['public']])
+                Tombstone.search([])
+            Event.delete([events['public']])
         with self.as_user(admin):
-            Calendar.write([calendar], {'sync_enabled': False})
+            Calendar.write([calendar], {
+                    'sync_enabled': False, 'notify_attendees': True})
+            self.assertEqual(len(Tombstone.search([])), 1)
+            # Deleted with their calendar: nothing is refused (its sync is
+            # off now), nothing waits for Google.
             Calendar.delete([calendar])
             self.assertEqual(Event.search([]), [])
+            self.assertEqual(Tombstone.search([]), [])
 
     @with_transaction()
     def test_event_owner_filters(self):
@@ -1270,17 +1376,14 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_calendar_copy(self):
-        "Test calendars and events are not duplicated, nor with credentials"
+        "Test calendars are not duplicated, nor with credentials"
         pool = Pool()
         Calendar = pool.get('google_integration.calendar')
-        Event = pool.get('google_integration.event')
         Credentials = pool.get('google_integration.google_credentials')
         credential, owner, calendar, events = self.event_fixtures()
 
         with self.assertRaises(exceptions.CopyError):
             Calendar.copy([calendar])
-        with self.assertRaises(exceptions.CopyError):
-            Event.copy([events['public']])
         self.assertEqual(Calendar.copy([]), [])
         copy, = Credentials.copy([credential])
         self.assertEqual(copy.calendars, ())
@@ -1294,11 +1397,12 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.create_calendar(
             credential, 'a', name="Work", sync_enabled=True,
             sync_status='ok', last_sync_created=2, last_sync_updated=1,
-            last_sync_deleted=0)
+            last_sync_deleted=0, last_sync_pushed=4, last_sync_conflicts=1)
         self.create_calendar(
             credential, 'b', name="Holidays", sync_enabled=True,
             sync_status='failing', last_sync_created=1, last_sync_updated=0,
-            last_sync_deleted=3, last_error="Google said no")
+            last_sync_deleted=3, last_sync_pushed=1,
+            last_error="Google said no")
         self.create_calendar(
             credential, 'c', name="Off", sync_enabled=False,
             last_sync_created=100, last_error="old")
@@ -1306,7 +1410,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
         self.assertEqual(
             (credential.last_sync_created, credential.last_sync_updated,
-                credential.last_sync_deleted), (3, 1, 3))
+                credential.last_sync_deleted, credential.last_sync_pushed,
+                credential.last_sync_conflicts), (3, 1, 3, 5, 1))
         self.assertEqual(
             credential.last_sync_error, "Holidays: Google said no")
         self.assertEqual(len(credential.calendars), 3)
@@ -1351,7 +1456,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         calendar = self.create_calendar(record, sync_enabled=True)
         answer = {
             'calendars': 1, 'created': 3, 'updated': 2, 'deleted': 1,
-            'pushed': 0, 'conflicts': 0}
+            'pushed': 4, 'conflicts': 0}
         self.sidecar.result(answer)
         self.sidecar.result(dict(answer, conflicts=2))
 
@@ -1375,12 +1480,15 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.assertEqual(
             first['title'],
             'Google calendars of "Main" synchronized: '
-            '3 created, 2 updated, 1 deleted.')
+            '3 created, 2 updated, 1 deleted in Tryton, '
+            '4 changes sent to Google.')
         self.assertIsNone(first['body'])
         (_, second), _ = publish.call_args_list[1]
         self.assertIn('"primary"', second['title'])
         self.assertEqual(
-            second['body'], "2 events changed in both Tryton and Google.")
+            second['body'],
+            "2 events changed in both Tryton and Google: "
+            "see the Conflicts of the calendar.")
 
     @with_transaction()
     def test_sync_errors(self):
@@ -1439,6 +1547,824 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.assertEqual(
             self.sidecar.requests[0]['json']['params'],
             {'database': Transaction().database.name})
+
+    # Appointments made in Tryton (docs/contracts.md, "Two-way rules").
+
+    def calendar_user(self, credential=None, login='alice'):
+        "A user of the Google Calendar group, owner of credential"
+        user = self.create_user(login, 'group_google_calendar')
+        if credential is not None:
+            credential.owner = user
+            credential.save()
+        return user
+
+    def appointment(self, calendar, summary="Meeting", **values):
+        "An event made in Tryton, through the ORM"
+        Event = Pool().get('google_integration.event')
+        values.setdefault('starts_at', dt.datetime(2030, 1, 7, 9))
+        values.setdefault('ends_at', dt.datetime(2030, 1, 7, 10))
+        event, = Event.create([{
+                    'calendar': calendar.id, 'summary': summary, **values}])
+        return event
+
+    def event_row(self, event):
+        "The columns of the event as the sidecar reads them"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            'SELECT sync_status, local_version, local_write '
+            'FROM google_integration_event WHERE id = %s', (event.id,))
+        return cursor.fetchone()
+
+    def set_synced(self, event):
+        "What the sidecar writes once Google has the event"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            'UPDATE google_integration_event SET sync_status = %s '
+            'WHERE id = %s', ('synced', event.id))
+
+    @with_transaction()
+    def test_event_create(self):
+        "Test an event made in Tryton gets its Google id and is pending"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(
+            credential, sync_enabled=True, time_zone='Europe/Paris')
+        alice = self.calendar_user(credential)
+        before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+        with self.as_user(alice):
+            self.assertEqual(Event.default_calendar(), calendar.id)
+            self.assertEqual(Event.default_time_zone(), 'Europe/Paris')
+            event = self.appointment(
+                calendar, "Review", location="Room 2",
+                attendees="Bob@example.com, carol@example.com\n\n")
+            event = Event(event.id)
+            self.assertRegex(event.google_id, r'^[0-9a-v]{26}$')
+            self.assertEqual(
+                (event.summary, event.location, event.attendees,
+                    event.time_zone, event.sync_status, event.local_version),
+                ("Review", "Room 2", "Bob@example.com\ncarol@example.com",
+                    'Europe/Paris', 'pending_push', 1))
+            self.assertGreaterEqual(event.local_write, before)
+            other = self.appointment(calendar)
+            self.assertNotEqual(other.google_id, event.google_id)
+        # All-day events hold days, not instants.
+        day = self.appointment(
+            calendar, all_day=True, start_date=dt.date(2030, 1, 8),
+            end_date=dt.date(2030, 1, 9))
+        self.assertEqual(
+            (day.starts_at, day.ends_at, day.calendar_start, day.calendar_end),
+            (None, None, dt.date(2030, 1, 8), dt.date(2030, 1, 9)))
+
+        with self.assertRaises(ValidationError) as cm:
+            self.appointment(calendar, attendees="Bob <bob@example.com>")
+        self.assertIn('"Bob"', cm.exception.message)
+        for values in [
+                {'ends_at': dt.datetime(2030, 1, 7, 8)},
+                {'time_zone': 'Europe/Nowhere'},
+                ]:
+            with self.subTest(values=values):
+                with self.assertRaises(ValidationError):
+                    self.appointment(calendar, **values)
+
+    @with_transaction()
+    def test_event_default_calendar(self):
+        "Test a new event goes to a writable calendar of the user"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        mine = self.create_credentials()
+        theirs = self.create_credentials()
+        alice = self.calendar_user(mine)
+        bob = self.calendar_user(login='bob')
+        self.create_calendar(mine, 'reader', access_role='reader',
+            sync_enabled=True)
+        self.create_calendar(mine, 'off', sync_enabled=False)
+        team = self.create_calendar(
+            theirs, 'team', access_role='writer', sync_enabled=True)
+        own = self.create_calendar(
+            mine, 'own', access_role='writer', sync_enabled=True)
+
+        with self.as_user(alice):
+            self.assertEqual(Event.default_calendar(), own.id)
+        # Bob owns no account: any writable calendar.
+        with self.as_user(bob):
+            self.assertEqual(Event.default_calendar(), team.id)
+        # A member through another account of his.
+        bobs = self.create_credentials(owner=bob.id)
+        self.insert(
+            'google_integration.calendar.member', calendar=own.id,
+            credential=bobs.id, access_role='writer')
+        with self.as_user(bob):
+            self.assertEqual(Event.default_calendar(), own.id)
+
+    @with_transaction()
+    def test_event_write_pending(self):
+        "Test a change of a synchronized field is pushed, origin is not"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        alice = self.calendar_user(credential)
+        event = self.appointment(calendar)
+        self.set_synced(event)
+        _, version, written = self.event_row(event)
+        self.assertEqual(version, 1)
+
+        with self.as_user(alice):
+            Event.write([Event(event.id)], {'summary': "Renamed"})
+        status, version, later = self.event_row(event)
+        self.assertEqual((status, version), ('pending_push', 2))
+        self.assertGreaterEqual(later, written)
+        self.assertEqual(Event(event.id).summary, "Renamed")
+
+        # The sidecar pushed it; then writes that change nothing pushed.
+        self.set_synced(event)
+        with patch.object(
+                Event, '_get_origin', classmethod(lambda cls: ['res.user'])):
+            with self.as_user(alice):
+                Event.write([Event(event.id)], {
+                        'origin': f'res.user,{alice.id}',
+                        'summary': "Renamed",
+                        })
+        self.assertEqual(self.event_row(event)[:2], ('synced', 2))
+        self.assertEqual(Event(event.id).origin, alice)
+
+        # A move in the calendar view: the bounds and the instants the
+        # client's on_change set, one change.
+        with self.as_user(alice):
+            Event.write([Event(event.id)], {
+                    'calendar_start': dt.datetime(2030, 1, 8, 9),
+                    'calendar_end': dt.datetime(2030, 1, 8, 11),
+                    'starts_at': dt.datetime(2030, 1, 8, 9),
+                    'ends_at': dt.datetime(2030, 1, 8, 11),
+                    })
+        self.assertEqual(self.event_row(event)[:2], ('pending_push', 3))
+        # Without the instants (another client), the setters write them.
+        with self.as_user(alice):
+            Event.write([Event(event.id)], {
+                    'calendar_end': dt.datetime(2030, 1, 8, 12)})
+        event = Event(event.id)
+        self.assertEqual(
+            (event.starts_at, event.ends_at, event.local_version),
+            (dt.datetime(2030, 1, 8, 9), dt.datetime(2030, 1, 8, 12), 4))
+
+        # Events the sidecar pulled are pushed once changed too.
+        pulled = self.create_event(
+            calendar, 'pulled', all_day=True, start_date=dt.date(2030, 1, 9),
+            end_date=dt.date(2030, 1, 9), detail={'summary': "Holiday"})
+        self.assertEqual(self.event_row(pulled)[:2], ('synced', 0))
+        with self.as_user(alice):
+            Event.write([Event(pulled.id)], {
+                    'end_date': dt.date(2030, 1, 10), 'location': "Beach"})
+        self.assertEqual(self.event_row(pulled)[:2], ('pending_push', 1))
+
+    @with_transaction()
+    def test_event_on_change(self):
+        "Test the calendar view's new events and moves fill the instants"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(
+            credential, sync_enabled=True, time_zone='Europe/Paris')
+
+        event = Event(calendar=calendar)
+        event.on_change_calendar()
+        self.assertEqual(event.time_zone, 'Europe/Paris')
+        event.calendar_start = dt.datetime(2030, 1, 7, 8)
+        event.on_change_calendar_start()
+        self.assertEqual(
+            (event.all_day, event.starts_at, event.ends_at,
+                event.calendar_end),
+            (False, dt.datetime(2030, 1, 7, 8), dt.datetime(2030, 1, 7, 9),
+                dt.datetime(2030, 1, 7, 9)))
+        event.calendar_end = dt.datetime(2030, 1, 7, 10)
+        event.on_change_calendar_end()
+        self.assertEqual(event.ends_at, dt.datetime(2030, 1, 7, 10))
+        # All day: the local days of the instants, and back.
+        event.all_day = True
+        event.on_change_all_day()
+        self.assertEqual(
+            (event.start_date, event.end_date),
+            (dt.date(2030, 1, 7), dt.date(2030, 1, 7)))
+        event = Event(
+            calendar=calendar, time_zone='Europe/Paris', all_day=False,
+            start_date=dt.date(2030, 1, 7))
+        event.on_change_all_day()
+        self.assertEqual(
+            (event.starts_at, event.ends_at),
+            (dt.datetime(2030, 1, 7, 8), dt.datetime(2030, 1, 7, 9)))
+
+    @with_transaction()
+    def test_event_delete_tombstone(self):
+        "Test deleting an event leaves a tombstone for the sidecar"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Tombstone = pool.get('google_integration.event.tombstone')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        alice = self.calendar_user(credential)
+        pulled = self.create_event(
+            calendar, 'pulled', visibility='private',
+            starts_at=dt.datetime(2030, 1, 7, 9),
+            ends_at=dt.datetime(2030, 1, 7, 10),
+            detail={'summary': "Doctor"})
+        made = self.appointment(calendar, "Lunch")
+        made_id = made.google_id
+
+        with self.as_user(alice):
+            Event.delete([Event(pulled.id), Event(made.id)])
+        self.assertEqual(Event.search([]), [])
+        self.assertEqual(
+            sorted((t.calendar, t.google_id, t.summary)
+                for t in Tombstone.search([])),
+            sorted([
+                    (calendar, 'pulled', "Doctor"),
+                    (calendar, made_id, "Lunch")]))
+
+    @with_transaction()
+    def test_event_delete_series(self):
+        "Test deleting a series deletes its occurrences, one tombstone"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Tombstone = pool.get('google_integration.event.tombstone')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        other = self.create_calendar(credential, 'other', sync_enabled=True)
+        alice = self.calendar_user(credential)
+        series = self.appointment(
+            calendar, "Stand-up", repeat_frequency='weekly', repeat_count=3)
+        occurrences = [
+            self.create_event(
+                calendar, f'{series.google_id}_203001{d:02d}T090000Z',
+                recurring_event_id=series.google_id,
+                starts_at=dt.datetime(2030, 1, d, 9),
+                ends_at=dt.datetime(2030, 1, d, 10))
+            for d in [7, 14]]
+        # Same id in another calendar: not an occurrence of this series.
+        stranger = self.create_event(
+            other, 'stranger', recurring_event_id=series.google_id)
+        single = self.create_event(calendar, 'single')
+        series_id = series.google_id
+
+        with self.as_user(alice):
+            Event.delete([Event(series.id)])
+        self.assertEqual(
+            sorted(Event.search([]), key=lambda e: e.id),
+            sorted([stranger, single], key=lambda e: e.id))
+        self.assertEqual(
+            [t.google_id for t in Tombstone.search([])], [series_id])
+        self.assertEqual(
+            Event.search([('id', 'in', [o.id for o in occurrences])]), [])
+
+        # An occurrence alone is deleted at Google under its own id.
+        occurrence = self.create_event(
+            calendar, 'x_20300121T090000Z', recurring_event_id='x')
+        with self.as_user(alice):
+            Event.delete([Event(occurrence.id)])
+        self.assertIn(
+            'x_20300121T090000Z',
+            [t.google_id for t in Tombstone.search([])])
+
+    @with_transaction()
+    def test_event_refused(self):
+        "Test events of calendars Tryton may not change are refused"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        alice = self.calendar_user(credential)
+        cases = [
+            ({'access_role': 'reader', 'sync_enabled': True},
+                'its Google account may not change them '
+                '(access role "Reader")'),
+            ({'access_role': 'freeBusyReader', 'sync_enabled': True},
+                '(access role "Free/Busy Reader")'),
+            ({'sync_enabled': False}, 'its synchronization is off'),
+            ({'sync_enabled': True, 'active': False},
+                'Google no longer lists the calendar'),
+            ]
+        for i, (values, reason) in enumerate(cases):
+            calendar = self.create_calendar(
+                credential, f'calendar{i}', **values)
+            event = self.create_event(
+                calendar, 'pulled', starts_at=dt.datetime(2030, 1, 7, 9),
+                ends_at=dt.datetime(2030, 1, 7, 10),
+                detail={'summary': "Pulled"})
+            with self.subTest(values=values), self.as_user(alice):
+                for action in [
+                        lambda: self.appointment(calendar),
+                        lambda: Event.write(
+                            [Event(event.id)], {'summary': "Changed"}),
+                        lambda: Event.write(
+                            [Event(event.id)], {'origin': None}),
+                        lambda: Event.delete([Event(event.id)]),
+                        lambda: Event.copy([Event(event.id)]),
+                        ]:
+                    with self.assertRaises(
+                            exceptions.CalendarNotWritableError) as cm:
+                        action()
+                    self.assertIn(f'"calendar{i}"', cm.exception.message)
+                    self.assertIn(reason, cm.exception.message)
+                self.assertFalse(Event(event.id).can_edit)
+        self.assertEqual(self.event_row(event)[:2], ('synced', 0))
+
+    @with_transaction()
+    def test_event_repeat(self):
+        "Test only new events and series repeat, ending one way"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        series = self.appointment(
+            calendar, "Stand-up", repeat_frequency='weekly', repeat_count=5)
+        single = self.appointment(calendar)
+        occurrence = self.create_event(
+            calendar, 'x_20300107', recurring_event_id='x',
+            starts_at=dt.datetime(2030, 1, 7, 9),
+            ends_at=dt.datetime(2030, 1, 7, 10))
+
+        Event.write([series], {
+                'repeat_frequency': 'daily', 'repeat_count': None,
+                'repeat_until': dt.date(2030, 2, 1)})
+        self.assertEqual(self.event_row(series)[:2], ('pending_push', 2))
+        for event, values, message in [
+                (single, {'repeat_frequency': 'daily'}, 'Only a new event'),
+                (occurrence, {'repeat_count': 2}, 'is an occurrence'),
+                (series, {'repeat_frequency': None}, 'can not stop'),
+                ]:
+            with self.subTest(values=values):
+                with self.assertRaises(exceptions.EventError) as cm:
+                    Event.write([event], values)
+                self.assertIn(message, cm.exception.message)
+        # A write of no repeat on a single event changes nothing.
+        Event.write([single], {'repeat_frequency': None})
+        for values in [
+                {'repeat_count': 3},
+                {'repeat_until': dt.date(2029, 12, 31), 'repeat_count': None},
+                ]:
+            with self.subTest(values=values):
+                with self.assertRaises(ValidationError):
+                    Event.write([series], values)
+        with self.assertRaises(ValidationError):
+            self.appointment(
+                calendar, repeat_frequency='weekly', repeat_count=0)
+
+    @with_transaction()
+    def test_event_copy(self):
+        "Test duplicating an event makes a new appointment"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        alice = self.calendar_user(credential)
+        pulled = self.create_event(
+            calendar, 'abc_20300107T090000Z', ical_uid='abc@google.com',
+            recurring_event_id='abc',
+            original_start='2030-01-07T10:00:00+01:00',
+            html_link='https://www.google.com/calendar/event?eid=abc',
+            google_updated=dt.datetime(2029, 12, 1), all_day=False,
+            starts_at=dt.datetime(2030, 1, 7, 9),
+            ends_at=dt.datetime(2030, 1, 7, 10), visibility='public',
+            status='confirmed', time_zone='Europe/Paris',
+            detail={'summary': "Stand-up", 'location': "Room 1",
+                'attendees': 'a@example.com'})
+
+        with self.as_user(alice):
+            copy, = Event.copy([Event(pulled.id)])
+        copy = Event(copy.id)
+        self.assertRegex(copy.google_id, r'^[0-9a-v]{26}$')
+        for name in [
+                'ical_uid', 'recurring_event_id', 'original_start',
+                'html_link', 'google_updated']:
+            self.assertIsNone(getattr(copy, name), msg=name)
+        self.assertEqual(
+            (copy.summary, copy.location, copy.attendees, copy.starts_at,
+                copy.visibility, copy.time_zone, copy.sync_status,
+                copy.local_version),
+            ("Stand-up", "Room 1", 'a@example.com', pulled.starts_at,
+                'public', 'Europe/Paris', 'pending_push', 1))
+
+    @with_transaction()
+    def test_event_members(self):
+        "Test events filter by the owners of the accounts that see them"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential, owner, calendar, events = self.event_fixtures()
+        colleague = self.create_user('colleague', 'group_google_calendar')
+        outsider = self.create_user('outsider', 'group_google_calendar')
+        theirs = self.create_credentials(owner=colleague.id)
+        team = self.create_calendar(theirs, 'team', sync_enabled=True)
+        meeting = self.create_event(team, 'meeting')
+        # The colleague's account sees the owner's calendar too.
+        self.insert(
+            'google_integration.calendar.member', calendar=calendar.id,
+            credential=theirs.id, access_role='reader')
+
+        self.assertEqual(set(events['public'].members), {colleague, owner})
+        self.assertEqual(meeting.members, (colleague,))
+        with self.as_user(owner):
+            self.assertEqual(
+                len(Event.search([('members', '=', owner.id)])), 4)
+            self.assertEqual(
+                Event.search([('members', '!=', owner.id)]), [meeting])
+            self.assertEqual(
+                len(Event.search([('members', '=', colleague.id)])), 5)
+            self.assertEqual(
+                len(Event.search([('members.login', '=', 'owner')])), 4)
+            self.assertEqual(
+                Event.search([('members', 'not in', [owner.id])]), [meeting])
+            self.assertEqual(
+                Event.search([('members', '=', outsider.id)]), [])
+            self.assertEqual(
+                len(Event.search([('members', '!=', outsider.id)])), 5)
+
+    @with_transaction()
+    def test_event_detail_rule_members(self):
+        "Test private events are read by owners and writers of the calendar"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        credential, owner, calendar, events = self.event_fixtures()
+        private = events['private']
+        writer = self.create_user('writer', 'group_google_calendar')
+        reader = self.create_user('reader', 'group_google_calendar')
+        for user, role in [(writer, 'writer'), (reader, 'reader')]:
+            self.insert(
+                'google_integration.calendar.member', calendar=calendar.id,
+                credential=self.create_credentials(owner=user.id).id,
+                access_role=role)
+
+        for user, reads in [(writer, True), (reader, False), (owner, True)]:
+            with self.subTest(user=user.login), self.as_user(user):
+                event = Event(private.id)
+                self.assertEqual(event.busy, not reads)
+                self.assertEqual(event.can_edit, reads)
+        # A reader of a calendar Tryton may change may not overwrite what
+        # it may not read.
+        with self.as_user(reader):
+            with self.assertRaises(exceptions.EventDetailError):
+                Event.write([Event(private.id)], {'summary': "Mine"})
+            Event.write([Event(events['public'].id)], {'summary': "Ours"})
+        # The owner's account reads only: its private events are busy to
+        # the owner too.
+        self.set_calendar(calendar, access_role='reader')
+        with self.as_user(owner):
+            self.assertTrue(Event(private.id).busy)
+
+    def set_calendar(self, calendar, **values):
+        "Write the calendar as the sidecar does"
+        table = Pool().get('google_integration.calendar').__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [getattr(table, c) for c in values], list(values.values()),
+                where=table.id == calendar.id))
+        for cache in Transaction().cache.values():
+            cache.clear()
+
+    # Conflicts (written by the sidecar, applied or dismissed by users).
+
+    def create_conflict(self, calendar, event, kind, kept, lost, **values):
+        Conflict = Pool().get('google_integration.event.conflict')
+        return Conflict(self.insert(
+                'google_integration.event.conflict', calendar=calendar.id,
+                event=event.id if event else None,
+                google_id=values.pop('google_id', event and event.google_id),
+                kind=kind, winner=values.pop('winner', 'google'),
+                fields=','.join(sorted(lost)), kept=json.dumps(kept),
+                lost=json.dumps(lost), state='open', **values))
+
+    @with_transaction()
+    def test_conflict_apply_edit(self):
+        "Test Apply writes the lost version onto the event, to be pushed"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        Conflict = pool.get('google_integration.event.conflict')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(
+            credential, sync_enabled=True, time_zone='Europe/Paris')
+        alice = self.calendar_user(credential)
+        event = self.create_event(
+            calendar, 'e1', starts_at=dt.datetime(2026, 12, 1, 9),
+            ends_at=dt.datetime(2026, 12, 1, 10), time_zone='Europe/Paris',
+            all_day=False,
+            detail={'summary': "Google's", 'attendees': 'a@example.com'})
+        conflict = self.create_conflict(calendar, event, 'edit', kept={
+                'summary': "Google's",
+                'attendees': ['a@example.com'],
+                'when': {
+                    'all_day': False, 'starts_at': '2026-12-01T09:00:00Z',
+                    'ends_at': '2026-12-01T10:00:00Z',
+                    'time_zone': 'Europe/Paris'},
+                }, lost={
+                'summary': "Tryton's",
+                'attendees': ['a@example.com', 'b@example.com'],
+                'when': {
+                    'all_day': True, 'start_date': '2026-12-01',
+                    'end_date': '2026-12-02', 'time_zone': 'Europe/Paris'},
+                })
+
+        with self.as_user(alice):
+            conflict = Conflict(conflict.id)
+            self.assertEqual(conflict.rec_name, "Google's")
+            self.assertEqual(
+                conflict.field_labels, "Attendees, Summary, When")
+            self.assertEqual(
+                conflict.kept_version.replace('\xa0', ' ').splitlines(), [
+                    "Summary: Google's",
+                    "When: 12/01/2026 10:00 to 12/01/2026 11:00 "
+                    "(Europe/Paris)",
+                    "Attendees: a@example.com",
+                    ])
+            self.assertEqual(
+                conflict.lost_version.replace('\xa0', ' ').splitlines(), [
+                    "Summary: Tryton's",
+                    "When: 12/01/2026 to 12/02/2026, all day",
+                    "Attendees: a@example.com, b@example.com",
+                    ])
+            # Users change conflicts with the buttons only.
+            with self.assertRaises(AccessError):
+                Conflict.write([conflict], {'state': 'dismissed'})
+            Conflict.apply([conflict])
+        event = Event(event.id)
+        self.assertEqual(
+            (event.summary, event.attendees, event.all_day, event.start_date,
+                event.end_date, event.starts_at),
+            ("Tryton's", 'a@example.com\nb@example.com', True,
+                dt.date(2026, 12, 1), dt.date(2026, 12, 2), None))
+        self.assertEqual(self.event_row(event)[:2], ('pending_push', 1))
+        self.assertEqual(Conflict(conflict.id).state, 'applied')
+
+        # Once applied, the buttons are gone; on a reader calendar Apply
+        # is refused.
+        self.set_calendar(calendar, access_role='reader')
+        other = self.create_conflict(
+            calendar, event, 'edit', kept={'location': None},
+            lost={'location': "Room 2"})
+        with self.as_user(alice):
+            with self.assertRaises(exceptions.CalendarNotWritableError):
+                Conflict.apply([Conflict(other.id)])
+
+    @with_transaction()
+    def test_conflict_apply_delete(self):
+        "Test Apply of a deletion conflict makes the event again"
+        pool = Pool()
+        Conflict = pool.get('google_integration.event.conflict')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(
+            credential, sync_enabled=True, time_zone='Europe/Paris')
+        alice = self.calendar_user(credential)
+        conflict = self.create_conflict(
+            calendar, None, 'delete', google_id='deleted', kept={}, lost={
+                'summary': "Offsite", 'description': None,
+                'location': "Lyon", 'attendees': [],
+                'visibility': 'default', 'status': 'confirmed',
+                'when': {
+                    'all_day': False, 'starts_at': '2026-12-01T09:00:00Z',
+                    'ends_at': '2026-12-01T17:00:00Z', 'time_zone': None},
+                'repeat': {'frequency': 'weekly', 'count': 5, 'until': None},
+                })
+
+        with self.as_user(alice):
+            conflict = Conflict(conflict.id)
+            self.assertEqual(conflict.rec_name, "Offsite")
+            self.assertEqual(conflict.kept_version, "Deleted")
+            self.assertIn(
+                "When: 12/01/2026 09:00 to 12/01/2026 17:00 (UTC)",
+                conflict.lost_version.replace('\xa0', ' '))
+            self.assertIn("Repeat: Weekly, 5 times", conflict.lost_version)
+            Conflict.apply([conflict])
+        conflict = Conflict(conflict.id)
+        event = conflict.event
+        self.assertEqual(conflict.state, 'applied')
+        self.assertNotEqual(event.google_id, 'deleted')
+        self.assertEqual(
+            (event.summary, event.location, event.starts_at, event.ends_at,
+                event.time_zone, event.repeat_frequency, event.repeat_count,
+                event.sync_status, event.local_version),
+            ("Offsite", "Lyon", dt.datetime(2026, 12, 1, 9),
+                dt.datetime(2026, 12, 1, 17), 'Europe/Paris', 'weekly', 5,
+                'pending_push', 1))
+
+    @with_transaction()
+    def test_conflict_dismiss(self):
+        "Test Dismiss keeps the event as it is"
+        pool = Pool()
+        Conflict = pool.get('google_integration.event.conflict')
+        Calendar = pool.get('google_integration.calendar')
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        alice = self.calendar_user(credential)
+        event = self.create_event(calendar, 'e1', detail={'summary': "Kept"})
+        conflict = self.create_conflict(
+            calendar, event, 'edit', kept={'summary': "Kept"},
+            lost={'summary': "Lost"})
+        self.assertEqual(Calendar(calendar.id).conflicts, (conflict,))
+
+        with self.as_user(alice):
+            Conflict.dismiss([Conflict(conflict.id)])
+        self.assertEqual(Conflict(conflict.id).state, 'dismissed')
+        self.assertEqual(self.event_row(event)[:2], ('synced', 0))
+        self.assertEqual(Calendar(calendar.id).conflicts, ())
+        # The event goes, the conflict stays.
+        Pool().get('google_integration.event').delete([event])
+        self.assertIsNone(Conflict(conflict.id).event)
+
+    @with_transaction()
+    def test_calendar_migration(self):
+        "Test updating merges the calendars of one Google calendar"
+        pool = Pool()
+        Calendar = pool.get('google_integration.calendar')
+        Member = pool.get('google_integration.calendar.member')
+        Event = pool.get('google_integration.event')
+        cursor = Transaction().connection.cursor()
+        # The shape before the two-way release: one row per account.
+        cursor.execute(
+            'ALTER TABLE google_integration_calendar '
+            'DROP CONSTRAINT google_integration_calendar_google_id_unique')
+        first, second, third = (self.create_credentials() for _ in range(3))
+        team = [
+            self.create_calendar(
+                credential, 'team@group.calendar.google.com',
+                name=f"Team {i}", access_role=role, color=color,
+                sync_enabled=enabled, is_primary=False)
+            for i, (credential, role, color, enabled) in enumerate([
+                    (first, 'reader', '#000000', False),
+                    (second, 'owner', '#ffffff', True),
+                    (third, 'writer', '#ff0000', False),
+                    ])]
+        alone = self.create_calendar(
+            first, 'first@example.com', is_primary=True)
+        for calendar in team:
+            self.create_event(calendar, 'e1', detail={'summary': "Copy"})
+
+        Calendar._merge_team_calendars()
+        Transaction().cache.clear()
+
+        kept = min(team, key=lambda c: c.id)
+        self.assertEqual(
+            sorted(c.id for c in Calendar.search([])),
+            sorted([kept.id, alone.id]))
+        self.assertTrue(Calendar(kept.id).sync_enabled)
+        self.assertEqual(
+            sorted((m.calendar.id, m.credential.id, m.access_role, m.name,
+                    m.color, m.is_primary) for m in Member.search([])),
+            sorted([
+                    (kept.id, first.id, 'reader', "Team 0", '#000000',
+                        False),
+                    (kept.id, second.id, 'owner', "Team 1", '#ffffff',
+                        False),
+                    (kept.id, third.id, 'writer', "Team 2", '#ff0000',
+                        False),
+                    (alone.id, first.id, 'owner', 'first@example.com',
+                        None, True),
+                    ]))
+        self.assertEqual(
+            [e.calendar for e in Event.search([])], [Calendar(kept.id)])
+        # Done again, it changes nothing; then the constraint holds.
+        Calendar._merge_team_calendars()
+        self.assertEqual(Member.search([], count=True), 4)
+        cursor.execute(
+            'ALTER TABLE google_integration_calendar '
+            'ADD CONSTRAINT google_integration_calendar_google_id_unique '
+            'UNIQUE (google_id)')
+
+    @with_transaction()
+    def test_sync_trigger(self):
+        "Test saving a change queues the calendar's round, or nothing"
+        pool = Pool()
+        Event = pool.get('google_integration.event')
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            'SELECT tgrelid::regclass::text, tgname FROM pg_trigger '
+            'WHERE tgfoid = %s::regprocedure',
+            ('google_integration_queue_sync()',))
+        self.assertEqual(sorted(cursor), [
+                ('google_integration_event',
+                    'google_integration_event_queue_sync'),
+                ('google_integration_event',
+                    'google_integration_event_queue_sync_update'),
+                ('google_integration_event_tombstone',
+                    'google_integration_event_tombstone_queue_sync'),
+                ])
+        credential = self.create_credentials()
+        calendar = self.create_calendar(credential, sync_enabled=True)
+        other = self.create_calendar(credential, 'other', sync_enabled=True)
+
+        # No sidecar ever ran here: saves work, nothing is queued.
+        cursor.execute('DROP SCHEMA IF EXISTS google_integration_jobs CASCADE')
+        event = self.appointment(calendar)
+
+        # graphile-worker's add_job, recording its calls.
+        cursor.execute('CREATE SCHEMA google_integration_jobs')
+        cursor.execute(
+            'CREATE TABLE google_integration_jobs.calls ('
+            'identifier text, payload json, queue_name text, '
+            'max_attempts integer, job_key text)')
+        cursor.execute(
+            'CREATE FUNCTION google_integration_jobs.add_job('
+            'identifier text, payload json DEFAULT NULL, '
+            'queue_name text DEFAULT NULL, run_at timestamptz DEFAULT NULL, '
+            'max_attempts integer DEFAULT NULL, job_key text DEFAULT NULL, '
+            'priority integer DEFAULT NULL, flags text[] DEFAULT NULL, '
+            "job_key_mode text DEFAULT 'replace') RETURNS void "
+            'LANGUAGE sql AS $$ INSERT INTO google_integration_jobs.calls '
+            'VALUES (identifier, payload, queue_name, max_attempts, '
+            'job_key) $$')
+
+        def calls():
+            cursor.execute(
+                'SELECT identifier, payload::text, queue_name, max_attempts, '
+                'job_key FROM google_integration_jobs.calls')
+            return [(i, json.loads(p), q, m, k) for i, p, q, m, k in cursor]
+
+        def reset():
+            # A new transaction would queue again: so does a reset of the
+            # setting that remembers this one did.
+            cursor.execute('DELETE FROM google_integration_jobs.calls')
+            cursor.execute(
+                "SELECT set_config('google_integration.queued_' || id, "
+                "'', true) FROM google_integration_calendar")
+
+        Event.write([event], {'summary': "Changed"})
+        Event.write([event], {'location': "Room 1"})
+        self.appointment(calendar)
+        self.assertEqual(calls(), [(
+                    'sync_calendar',
+                    {'credential_id': credential.id,
+                        'calendar_id': calendar.id},
+                    f'calendar:{calendar.id}', 5,
+                    f'sync_calendar:{calendar.id}')])
+        reset()
+        # Writes that change nothing to push queue nothing (the row is
+        # synced).
+        self.set_synced(event)
+        reset()
+        Event.write([event], {'summary': "Changed"})
+        self.assertEqual(calls(), [])
+        Event.delete([event])
+        self.assertEqual([c[4] for c in calls()], [
+                f'sync_calendar:{calendar.id}'])
+        reset()
+        self.appointment(other)
+        self.assertEqual([c[4] for c in calls()], [
+                f'sync_calendar:{other.id}'])
+        reset()
+        # The sidecar's own writes queue nothing, even of a pending row
+        # (a merge keeps it pending without moving local_version).
+        self.create_event(calendar, 'pulled')
+        self.assertEqual(calls(), [])
+        pending = self.appointment(calendar)
+        reset()
+        table = Event.__table__()
+        cursor.execute(*table.update(
+                [table.visibility], ['private'],
+                where=table.id == pending.id))
+        self.assertEqual(calls(), [])
+
+        # An add_job that fails does not fail the save.
+        cursor.execute(
+            'CREATE OR REPLACE FUNCTION google_integration_jobs.add_job('
+            'identifier text, payload json DEFAULT NULL, '
+            'queue_name text DEFAULT NULL, run_at timestamptz DEFAULT NULL, '
+            'max_attempts integer DEFAULT NULL, job_key text DEFAULT NULL, '
+            'priority integer DEFAULT NULL, flags text[] DEFAULT NULL, '
+            "job_key_mode text DEFAULT 'replace') RETURNS void "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE 'queue is broken'; END $$")
+        reset()
+        event = self.appointment(calendar, "Still saved")
+        self.assertEqual(Event(event.id).summary, "Still saved")
+
+    @with_transaction()
+    def test_attendee_parties(self):
+        "Test the attendees' parties are found by e-mail, in any case"
+        pool = Pool()
+        Party = pool.get('party.party')
+        credential, owner, calendar, events = self.event_fixtures()
+        alice, bob, _ = Party.create([{
+                    'name': "Alice",
+                    'contact_mechanisms': [
+                        ('create', [{'type': 'email',
+                                    'value': 'A@Example.com'}])],
+                    }, {
+                    'name': "Bob",
+                    'contact_mechanisms': [
+                        ('create', [{'type': 'email',
+                                    'value': 'b@example.com'}, {
+                                    'type': 'phone', 'value': '+3225551234'},
+                                ])],
+                    }, {
+                    'name': "Carol",
+                    'contact_mechanisms': [
+                        ('create', [{'type': 'email',
+                                    'value': 'carol@example.com'}])],
+                    }])
+        # The fixtures' attendees: a@example.com and b@example.com.
+        self.assertEqual(events['public'].attendee_parties, (alice, bob))
+        colleague = self.create_user('colleague', 'group_google_calendar')
+        with self.as_user(colleague):
+            Event = pool.get('google_integration.event')
+            # Private: not even who attends.
+            self.assertEqual(
+                Event(events['private'].id).attendee_parties, ())
 
 
 class _Both:

@@ -100,8 +100,13 @@ export const credentialsRevoke = defineMethod({
   params: credentialParams,
   result: revokeResult,
   errors: [...COMMON_ERRORS, 'google_unavailable', 'tokens_unreadable'],
-  handler: async (params, context) =>
-    revokeCredential(context.credentials, await credentialOf(params, context)),
+  handler: async (params, context) => {
+    const ref = await credentialOf(params, context);
+    const result = await revokeCredential(context.credentials, ref);
+    // Its team calendars switch to another member's account now, not at the next pass.
+    await context.services.credentialChanged(ref, context.logger);
+    return result;
+  },
 });
 
 export const credentialsStatus = defineMethod({

@@ -19,13 +19,13 @@ import {
   markCredentialSynced,
   recordSyncFailure,
   type SyncCalendar,
-  storeCalendarList,
 } from '../../db/calendar-repository.js';
+import { applyTeamRule, calendarsSeenBy, storeCalendarList } from '../../db/team-repository.js';
 import type { SidecarError } from '../../errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
-import { storableText } from './event-mapping.js';
-import { CalendarPull, type PullCounts } from './pull.js';
+import { storableText } from './texts.js';
+import { calendarRound, type RoundResult } from './round.js';
 import { failureText, recordPullFailure } from './pull-failure.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
@@ -150,7 +150,10 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
           total.updated += counts.updated;
           total.deleted += counts.deleted;
           total.skipped += counts.skipped;
+          total.pushed += counts.pushed;
+          total.conflicts += counts.conflicts;
           this.context.credentials.metrics.calendarSync('ok', seconds(started), counts);
+          this.context.credentials.metrics.calendarPush(counts.push.changes, counts.push.conflictKinds);
         } catch (error) {
           // The calendar says why it stopped, the others still sync, and the caller hears it.
           this.context.credentials.metrics.calendarSync('failed', seconds(started));
@@ -169,22 +172,28 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
     const deadline = Date.now() + SYNC_WAIT_MS;
     for (;;) {
       const counts = await underLease(this.context.credentials, session.ref, purpose, session.log, () =>
-        this.pull(session, cal),
+        this.round(session, cal),
       );
       if (counts !== BUSY || !waitIfBusy || Date.now() > deadline) return counts;
       await waitForLease(session.ref, purpose, deadline);
     }
   }
 
-  /** One calendar: incremental when a token is held, full otherwise, after a 410 or once a day. */
-  async pull(session: GoogleSession, cal: SyncCalendar): Promise<PullCounts> {
-    return new CalendarPull(session, await this.api(session), cal).run();
+  /** One calendar's round: pull (incremental, or full without a token, after a 410 or once a day), push. */
+  async round(session: GoogleSession, cal: SyncCalendar): Promise<RoundResult> {
+    return calendarRound(session, await this.api(session), cal);
   }
 
   /** The credential's last sync moves when a run brought changes (an idle run writes nothing). */
   protected override async recordSuccess(ref: CredentialRef, input: CalendarInput, output: CalendarOutput) {
     if (input.kind !== 'sync' || !('created' in output)) return;
-    if (output.created + output.updated + output.deleted > 0) await markCredentialSynced(ref.db, ref.id);
+    if (output.created + output.updated + output.deleted + output.pushed > 0)
+      await markCredentialSynced(ref.db, ref.id);
+  }
+
+  /** A revoked or expired account: its calendars switch to another member at once (the team rule). */
+  override async credentialChanged(ref: CredentialRef): Promise<void> {
+    await applyTeamRule(ref.db, await calendarsSeenBy(ref.db, ref.id));
   }
 
   protected override async recordFailure(ref: CredentialRef, input: CalendarInput, error: SidecarError) {

@@ -6,7 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { calendar_v3 } from '@googleapis/calendar';
+import { lastDay } from './dates.js';
+import { storableText } from './texts.js';
 import { type CheckedEvent, checkItem } from './event-check.js';
+import { fromGoogle, type SyncValues } from './sync-values.js';
 
 export interface EventRow {
   readonly google_id: string;
@@ -42,16 +45,32 @@ export interface MappedEvent {
 
 /** One item of a listing, as the pull takes it. */
 export type PulledItem =
-  | { readonly kind: 'event'; readonly mapped: MappedEvent }
+  | {
+      readonly kind: 'event';
+      readonly mapped: MappedEvent;
+      /** Its synchronized fields, the base once both sides hold them (sync-values.ts). */
+      readonly values: SyncValues;
+      /** Google's `updated`: its side of "the later edit wins". */
+      readonly updated: Date | null;
+    }
   | { readonly kind: 'cancelled'; readonly id: string }
   | { readonly kind: 'refused'; readonly id: string | null; readonly reason: string };
 
 /** Checks an item Google sent (event-check.ts) and maps it to Tryton's rows when it is an event. */
 export function readItem(raw: unknown, calendarTimeZone: string | null): PulledItem {
   const checked = checkItem(raw);
-  return checked.kind === 'event'
-    ? { kind: 'event', mapped: mapChecked(checked.event, calendarTimeZone) }
-    : checked;
+  if (checked.kind !== 'event') return checked;
+  const recurrence = (raw as { recurrence?: unknown }).recurrence;
+  return {
+    kind: 'event',
+    mapped: mapChecked(checked.event, calendarTimeZone),
+    values: fromGoogle(
+      checked.event,
+      calendarTimeZone,
+      Array.isArray(recurrence) && recurrence.every((line) => typeof line === 'string') ? recurrence : null,
+    ),
+    updated: checked.event.updated,
+  };
 }
 
 /** An event Google sent as Tryton's rows; throws when the pull would not take it. */
@@ -89,25 +108,6 @@ function mapChecked(item: CheckedEvent, calendarTimeZone: string | null): Mapped
     attendees: item.attendees.length > 0 ? storableText(item.attendees.join('\n')) : null,
   };
   return { event, detail, hash: contentHash(event, detail), etag: item.etag };
-}
-
-/** Google's exclusive end date, as the inclusive last day (a one-day event ends the day it starts). */
-export function lastDay(startDate: string, exclusiveEnd: string | null): string {
-  if (!exclusiveEnd || exclusiveEnd <= startDate) return startDate;
-  const end = new Date(`${exclusiveEnd}T00:00:00Z`);
-  end.setUTCDate(end.getUTCDate() - 1);
-  return end.toISOString().slice(0, 10);
-}
-
-/**
- * A text as PostgreSQL can hold it: no NUL, and no half of a UTF-16 pair (it becomes U+FFFD), since
- * one such character would fail the write of its whole page, and the pull would stop there for good.
- */
-export function storableText(value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  // String.prototype.toWellFormed (Node 20) is not in TypeScript's es2023 library.
-  const wellFormed = (value as string & { toWellFormed(): string }).toWellFormed();
-  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '') : wellFormed;
 }
 
 function contentHash(event: EventRow, detail: EventDetailRow): string {

@@ -12,7 +12,7 @@
  * skipped, counted and named on the calendar (event-check.ts), the rest of their page written.
  */
 import type { calendar_v3 } from '@googleapis/calendar';
-import { type SyncCalendar, markPulled, writeSyncNotice } from '../../db/calendar-repository.js';
+import { type SyncCalendar, writeSyncNotice } from '../../db/calendar-repository.js';
 import {
   applyEventPage,
   deleteEventsNotIn,
@@ -25,6 +25,7 @@ import { forgetSyncToken, pullState, saveSyncState } from '../../db/sync-state-r
 import { GoogleError } from '../../google/errors.js';
 import type { GoogleSession } from '../google-service.js';
 import { readItem } from './event-mapping.js';
+import { localChanges, mergePulled, type PageItem } from './pull-merge.js';
 
 /** Google's largest page: fewer calls against the quota, and one write per table per page. */
 const PAGE_SIZE = 2500;
@@ -40,16 +41,20 @@ export interface PullCounts {
   updated: number;
   deleted: number;
   skipped: number;
+  /** Conflict rows the merge wrote (an event changed on both sides, or deleted on one). */
+  conflicts: number;
 }
 
 interface Round {
   readonly nextSyncToken: string | null;
   readonly pages: number;
+  /** Items listed, of every kind. */
+  readonly items: number;
 }
 
 export class CalendarPull {
   /** Every row written, whichever round or listing wrote it (a 410 mid-way included). */
-  private readonly counts: PullCounts = { created: 0, updated: 0, deleted: 0, skipped: 0 };
+  private readonly counts: PullCounts = { created: 0, updated: 0, deleted: 0, skipped: 0, conflicts: 0 };
   private skippedChanged = false;
 
   constructor(
@@ -64,7 +69,11 @@ export class CalendarPull {
     if (!state.fullDue && state.syncToken !== null) {
       try {
         const round = await this.round(state.syncToken);
-        await saveSyncState(db, this.cal.id, round.nextSyncToken, state.syncToken, false);
+        // Listing nothing, the token used is as good as the new one (Google's changes when anything
+        // changes anywhere for the account); keeping it, an idle round writes nothing. The daily
+        // full listing renews it.
+        const token = round.items === 0 ? state.syncToken : round.nextSyncToken;
+        await saveSyncState(db, this.cal.id, token, state.syncToken, false);
         return await this.finish(false);
       } catch (error) {
         if (!(error instanceof GoogleError) || error.status !== 410) throw error;
@@ -105,6 +114,7 @@ export class CalendarPull {
   private async round(token: string | null, listed?: Set<string>): Promise<Round> {
     let nextSyncToken: string | null = null;
     let pages = 0;
+    let items = 0;
     // The next page is asked for while this one is written: Google's time and the writes overlap.
     for (
       let pending: Promise<calendar_v3.Schema$Events> | undefined = this.page(token, undefined);
@@ -113,10 +123,11 @@ export class CalendarPull {
       const page: calendar_v3.Schema$Events = await pending;
       pending = page.nextPageToken ? this.page(token, page.nextPageToken) : undefined;
       pages++;
+      items += page.items?.length ?? 0;
       await this.write(page.items ?? [], listed);
       nextSyncToken = page.nextSyncToken ?? nextSyncToken;
     }
-    return { nextSyncToken, pages };
+    return { nextSyncToken, pages, items };
   }
 
   private page(token: string | null, pageToken: string | undefined): Promise<calendar_v3.Schema$Events> {
@@ -136,13 +147,12 @@ export class CalendarPull {
   }
 
   private async write(items: readonly unknown[], listed: Set<string> | undefined): Promise<void> {
-    const upserts: EventWrite[] = [];
-    const cancelled: string[] = [];
+    const taken: PageItem[] = [];
     const refused: RefusedItem[] = [];
     for (const raw of items) {
       const item = readItem(raw, this.cal.time_zone);
       if (item.kind === 'cancelled') {
-        cancelled.push(item.id);
+        taken.push(item);
         listed?.delete(item.id);
       } else if (item.kind === 'refused') {
         this.counts.skipped++;
@@ -151,27 +161,38 @@ export class CalendarPull {
         // It exists at Google: a version Tryton holds is kept, not deleted as gone.
         listed?.add(item.id);
       } else {
-        const { mapped } = item;
-        upserts.push({
-          hash: mapped.hash,
-          etag: mapped.etag,
-          event: mapped.event as unknown as EventWrite['event'],
-          detail: mapped.detail as unknown as EventWrite['detail'],
-        });
-        listed?.add(mapped.event.google_id);
+        taken.push(item);
+        listed?.add(item.mapped.event.google_id);
       }
     }
-    if (refused.length > 0 || items.length > upserts.length + cancelled.length + refused.length) {
+    const db = this.session.ref.db;
+    const idOf = (item: PageItem) => (item.kind === 'event' ? item.mapped.event.google_id : item.id);
+    // Events with a change of Tryton's own are merged one by one; the others are written in bulk.
+    const local = await localChanges(db, this.cal.id, taken.map(idOf));
+    const upserts: EventWrite[] = [];
+    const cancelled: string[] = [];
+    for (const item of taken) {
+      const id = idOf(item);
+      const pending = local.pending.get(id);
+      const deleted = local.deleted.get(id);
+      if (pending || deleted) await mergePulled(db, this.cal.id, item, { pending, deleted }, this.counts);
+      else if (item.kind === 'cancelled') cancelled.push(id);
+      else
+        upserts.push({
+          hash: item.mapped.hash,
+          etag: item.mapped.etag,
+          event: item.mapped.event as unknown as EventWrite['event'],
+          detail: item.mapped.detail as unknown as EventWrite['detail'],
+          base: item.values,
+        });
+    }
+    if (items.length > taken.length) {
       this.session.log.warn(
-        {
-          calendar: this.cal.id,
-          skipped: items.length - upserts.length - cancelled.length,
-          first: refused[0],
-        },
+        { calendar: this.cal.id, skipped: items.length - taken.length, first: refused[0] },
         'items Google sent were skipped',
       );
     }
-    const applied = await applyEventPage(this.session.ref.db, this.cal.id, upserts, cancelled, refused);
+    const applied = await applyEventPage(db, this.cal.id, upserts, cancelled, refused);
     this.counts.created += applied.created;
     this.counts.updated += applied.updated;
     this.counts.deleted += applied.deleted;
@@ -181,7 +202,6 @@ export class CalendarPull {
   private async finish(full: boolean): Promise<PullCounts> {
     const db = this.session.ref.db;
     if (this.skippedChanged) await writeSyncNotice(db, this.cal.id, await this.notice());
-    await markPulled(db, this.cal, this.counts);
     this.session.log.info({ calendar: this.cal.id, ...this.counts, full }, 'calendar pulled');
     return this.counts;
   }

@@ -5,12 +5,12 @@
  * (trytond.application:app) and the sidecar (`tryton-google serve`), with the offline Google
  * emulator. The public URL is the proxy's: the credential's redirect URI points there.
  */
+import { freePort } from '../../support/trytond.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
@@ -32,15 +32,7 @@ export async function deploySetup(): Promise<void> {
   await run('bash', [join(ROOT, 'scripts', 'deploy-setup.sh')], { maxBuffer: 1 << 24, timeout: 600_000 });
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
+export { freePort };
 
 /** Fills the template's ${PROXY_*} placeholders; every placeholder must have a value. */
 export function renderTemplate(template: string, values: Record<string, string>): string {

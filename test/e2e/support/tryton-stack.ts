@@ -3,19 +3,19 @@
  * cloned from the template where google_integration is activated, the sidecar (`tryton-google
  * serve`) serving that same database, and the offline Google emulator with one OAuth client.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../../src/emulator/server.js';
-import { API_KEY, sidecarEnv } from '../../support/env.js';
-import { cloneDatabase, connect, dropDatabase, POSTGRES_URI } from '../../support/postgres.js';
+import { sidecarEnv } from '../../support/env.js';
+import { cloneDatabase, connect, dropDatabase } from '../../support/postgres.js';
+import { consent, followRedirect } from '../../support/consent.js';
 import { registerClient } from '../../support/emulator-client.js';
+import { call } from '../../support/rpc.js';
 import { type SidecarProcess, startServe } from '../../support/processes.js';
 import { ROOT, trytonTemplate } from '../../support/tryton.js';
+import { freePort, startTrytond, writeTrytondConfig } from '../../support/trytond.js';
 
 export const SAO_ROOT = join(ROOT, 'e2e', 'sao', 'node_modules', 'tryton-sao');
 const TRYTOND = join(process.env.GOOGLE_INTEGRATION_VENV ?? join(ROOT, '.venv'), 'bin', 'trytond');
@@ -38,6 +38,11 @@ export interface TrytonStack {
    * its state file, as a restart of `npm start` does: what was authorized must stay usable.
    */
   restartGoogleSide(): Promise<void>;
+  /**
+   * Credentials of the admin's Google account `email` (its background synchronization off), taken
+   * through the consent, and its calendars fetched: returns them and the primary calendar's id.
+   */
+  adminAccount(email: string): Promise<{ credentialId: number; primaryId: number }>;
   /** What trytond and the sidecar printed, for failure messages. */
   logs(): string;
   /**
@@ -46,63 +51,6 @@ export interface TrytonStack {
    */
   sessions(): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
-
-interface TrytondProcess {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  stop(): Promise<void>;
-}
-
-async function startTrytond(configFile: string, database: string, url: string): Promise<TrytondProcess> {
-  // `-d` loads the database's pool before listening. Without it trytond 8.0.12 answers the first
-  // login on a database with the error "'res.user'": Cache.sync's Pool() registers an empty pool
-  // for the database, so security.login takes it as loaded.
-  const child = spawn(TRYTOND, ['-c', configFile, '-d', database], {
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`trytond exited with ${child.exitCode}:\n${output}`);
-    try {
-      // sao's page, served by trytond from [web] root.
-      const response = await fetch(`${url}/`);
-      if (response.ok && (await response.text()).includes('tryton-sao.js')) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`trytond did not serve sao at ${url} within 60 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { child, output: () => output, stop };
 }
 
 export async function startTrytonStack(): Promise<TrytonStack> {
@@ -141,30 +89,19 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     const { clientId, clientSecret } = await registerClient(emulator.url, [redirectUri]);
 
     const trytonUrl = `http://127.0.0.1:${await freePort()}`;
-    const configFile = join(folder, 'trytond.conf');
-    writeFileSync(
-      configFile,
-      [
-        '[database]',
-        `uri = ${POSTGRES_URI}`,
-        // The login form then asks for the database by name instead of listing every database on
-        // the server (other tests create and drop theirs meanwhile).
-        'list = False',
-        // The bus carries notifications to sao (the outcome of an authorization, a refresh).
-        '[bus]',
-        'allow_subscribe = True',
-        '[web]',
-        `listen = ${new URL(trytonUrl).host}`,
-        `root = ${SAO_ROOT}`,
-        '[google_integration]',
-        `sidecar_url = ${sidecar.url}`,
-        `sidecar_api_key = ${API_KEY}`,
-        `sidecar_public_url = ${publicUrl}`,
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    const trytond = await startTrytond(configFile, database, trytonUrl);
+    const configFile = writeTrytondConfig(folder, {
+      url: trytonUrl,
+      sidecarUrl: sidecar.url,
+      web: [`root = ${SAO_ROOT}`],
+      // The bus carries notifications to sao (the outcome of an authorization, a refresh).
+      sections: ['[bus]', 'allow_subscribe = True'],
+      googleIntegration: [`sidecar_public_url = ${publicUrl}`],
+    });
+    // Ready once sao's page is served (trytond's [web] root).
+    const trytond = await startTrytond(configFile, database, trytonUrl, async (url) => {
+      const response = await fetch(`${url}/`);
+      return response.ok && (await response.text()).includes('tryton-sao.js');
+    });
     cleanups.push(() => trytond.stop());
 
     return {
@@ -186,6 +123,38 @@ export async function startTrytonStack(): Promise<TrytonStack> {
       redirectUri,
       db,
       credential: (name) => db(TABLE).where({ name }).first(),
+      async adminAccount(email) {
+        const admin = await db('res_user').where({ login: 'admin' }).first('id');
+        const [row] = await db(TABLE)
+          .insert({
+            name: 'Calendar of the sales team',
+            state: 'without_authorization',
+            client_id: clientId,
+            client_secret: clientSecret,
+            redirect_uri: redirectUri,
+            scopes: 'https://www.googleapis.com/auth/calendar',
+            sync_enabled: false,
+            owner: admin.id,
+          })
+          .returning('id');
+        const credentialId = row.id as number;
+        const rpc = async (method: string, params: Record<string, unknown>) => {
+          const answer = await call(sidecar.url, method, {
+            database,
+            credential_id: credentialId,
+            ...params,
+          });
+          if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
+          return answer.result;
+        };
+        const { authorization_url } = await rpc('credentials.request_authorization', {});
+        const { redirect } = await consent(authorization_url, { email });
+        const page = await followRedirect(redirect);
+        if (page.status !== 200) throw new Error(`callback answered ${page.status}`);
+        const { calendars } = await rpc('calendar.list_calendars', {});
+        const primary = calendars.find((calendar: { google_id: string }) => calendar.google_id === email);
+        return { credentialId, primaryId: primary.id as number };
+      },
       logs: () =>
         `--- trytond\n${quiet(trytond.output())}\n--- sidecar\n${[...earlierSidecarLogs, sidecar.output()].join('\n')}`,
       sessions: async () => {
