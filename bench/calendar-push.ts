@@ -61,6 +61,7 @@ import {
   databaseUri,
   dropDatabase,
   type Emulator,
+  POSTGRES_URI,
   rpc,
   sidecarEnv,
   startEmulator,
@@ -195,7 +196,7 @@ export async function calendarPush(build: Build): Promise<void> {
     ]);
     await sidecarRpc(sidecar, database, credential as number, 'calendar.sync');
     const quotas = await emulator.control('/calendar/quotas', { enabled: true });
-    const { spacing, quotas: pacerQuotas } = await pacerSpacing(build);
+    const { spacing, quotas: pacerQuotas } = await pacerSpacing(build, database);
     note(
       `set up in ${fmt((performance.now() - setupStarted) / 1000)} s: ${all.length} empty calendars owned by the ` +
         `credential's account, synchronized and pulled once; emulator quotas ${JSON.stringify(quotas)}`,
@@ -737,19 +738,28 @@ async function sidecarRpc<T = unknown>(
 
 /**
  * The spacing the sidecar's own Pacer (from the build, with its GOOGLE_QUOTAS) gives one user's calls, taken
- * one after another in this process.
+ * one after another in this process, on the bench's database (the pacer books its slots there).
  */
 async function pacerSpacing(
   build: Build,
+  database: string,
 ): Promise<{ spacing: number; quotas: PacerModule['GOOGLE_QUOTAS'] }> {
   const { Pacer, GOOGLE_QUOTAS } = (await import(
     pathToFileURL(join(dirname(build.cli), 'services', 'pacer.js')).href
   )) as PacerModule;
+  const { createKnex } = (await import(pathToFileURL(join(dirname(build.cli), 'db', 'pools.js')).href)) as {
+    createKnex(uri: string, database: string): { destroy(): Promise<void> };
+  };
+  const knex = createKnex(POSTGRES_URI, database);
   const pacer = new Pacer();
   const times: number[] = [];
-  for (let take = 0; take < PACER_TAKES; take++) {
-    await pacer.take('bench');
-    times.push(performance.now());
+  try {
+    for (let take = 0; take < PACER_TAKES; take++) {
+      await pacer.take(knex, { user: 'bench-pacer', project: 'bench-pacer' });
+      times.push(performance.now());
+    }
+  } finally {
+    await knex.destroy();
   }
   return {
     spacing: ((times.at(-1) as number) - (times[0] as number)) / (PACER_TAKES - 1),
@@ -758,7 +768,7 @@ async function pacerSpacing(
 }
 
 interface PacerModule {
-  readonly Pacer: new () => { take(user: string): Promise<void> };
+  readonly Pacer: new () => { take(db: unknown, caller: { user: string; project: string }): Promise<void> };
   readonly GOOGLE_QUOTAS: { readonly perUser: number; readonly perProject: number };
 }
 

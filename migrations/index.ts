@@ -15,6 +15,9 @@ import * as jobRunner from './20261202_01_job_runner.js';
 import * as calendarFullPull from './20261202_02_calendar_full_pull.js';
 import * as skippedEvent from './20261202_03_skipped_event.js';
 import * as eventLinkBase from './20261203_01_event_link_base.js';
+import * as watchChannel from './20261203_02_watch_channel.js';
+import * as pacerSlot from './20261203_03_pacer_slot.js';
+import * as credentialsListChannel from './20261203_04_credentials_list_channel.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,4 +36,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261202_02_calendar_full_pull', calendarFullPull],
   ['20261202_03_skipped_event', skippedEvent],
   ['20261203_01_event_link_base', eventLinkBase],
+  ['20261203_02_watch_channel', watchChannel],
+  ['20261203_03_pacer_slot', pacerSlot],
+  ['20261203_04_credentials_list_channel', credentialsListChannel],
 ];

@@ -100,6 +100,14 @@ const envSchema = z.object({
     .min(0.1, { error: 'must be at least 0.1 second' })
     .max(300)
     .default(5),
+  SIDECAR_PUSH_NOTIFICATIONS: z
+    .enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' })
+    .default('auto'),
+  SIDECAR_WATCHED_SYNC_INTERVAL: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(60, { error: 'must be at least 60 seconds' })
+    .max(86_400)
+    .default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_AUTH_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_AUTH_URL),
   GOOGLE_TOKEN_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL),
@@ -129,6 +137,11 @@ export interface Config {
   readonly refresh: { readonly intervalSeconds: number; readonly aheadSeconds: number };
   /** Seconds between two pulls of each enabled calendar. */
   readonly syncIntervalSeconds: number;
+  /**
+   * Google's push notifications: whether calendars are watched, and how often a calendar whose
+   * channel is healthy is still polled (never more often than syncIntervalSeconds).
+   */
+  readonly notifications: { readonly enabled: boolean; readonly watchedIntervalSeconds: number };
   readonly google: {
     readonly authUrl: string;
     readonly tokenUrl: string;
@@ -178,6 +191,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
       aheadSeconds: value.SIDECAR_REFRESH_AHEAD ?? 300,
     },
     syncIntervalSeconds: value.SIDECAR_SYNC_INTERVAL ?? 300,
+    notifications: {
+      enabled: notificationsEnabled(
+        value.SIDECAR_PUSH_NOTIFICATIONS ?? 'auto',
+        value.SIDECAR_PUBLIC_URL ?? '',
+        value.GOOGLE_API_ROOT_URL ?? GOOGLE_DEFAULTS.GOOGLE_API_ROOT_URL,
+      ),
+      watchedIntervalSeconds: Math.max(
+        value.SIDECAR_WATCHED_SYNC_INTERVAL ?? 3600,
+        value.SIDECAR_SYNC_INTERVAL ?? 300,
+      ),
+    },
     google: {
       authUrl: value.GOOGLE_AUTH_URL ?? GOOGLE_DEFAULTS.GOOGLE_AUTH_URL,
       tokenUrl: value.GOOGLE_TOKEN_URL ?? GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL,
@@ -186,6 +210,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
       apiRootUrl: value.GOOGLE_API_ROOT_URL ?? GOOGLE_DEFAULTS.GOOGLE_API_ROOT_URL,
     },
   };
+}
+
+/**
+ * `auto`: Google calls only HTTPS addresses, so channels are made where the public URL is https, or
+ * where the API is not Google's (an emulator, which also calls http).
+ */
+function notificationsEnabled(
+  setting: 'auto' | 'on' | 'off',
+  publicUrl: string,
+  apiRootUrl: string,
+): boolean {
+  if (setting !== 'auto') return setting === 'on';
+  return publicUrl.startsWith('https:') || apiRootUrl !== GOOGLE_DEFAULTS.GOOGLE_API_ROOT_URL;
 }
 
 /**

@@ -23,6 +23,8 @@ import { DatabasePools } from './db/pools.js';
 import { ServedDatabases } from './db/served-databases.js';
 import { DatabaseOutages } from './db/unavailable.js';
 import { createApp } from './http/app.js';
+import { NOTIFICATION_PATH } from './http/notification-route.js';
+import { ChannelTokens } from './oauth/channel-token.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_RETRY } from './google/retry.js';
@@ -88,24 +90,19 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     ),
   };
   const maintenanceDatabase = readinessDatabase(config.databaseUri);
+  const channelTokens = new ChannelTokens(config.encryptionKeys);
   const serviceContext: ServiceContext = {
     credentials,
     apiRootUrl: config.google.apiRootUrl,
     pacer: new Pacer(),
+    notifications: {
+      enabled: config.notifications.enabled,
+      address: `${config.publicUrl}${NOTIFICATION_PATH}`,
+      tokens: channelTokens,
+    },
   };
   services.register(new GoogleCalendarService(serviceContext));
   const context = { databases, credentials, logger, outages: new DatabaseOutages(logger), services };
-  const app = createApp({
-    apiKey: config.apiKey,
-    rpcServer: createRpcServer(logger),
-    context,
-    readinessDatabase: maintenanceDatabase,
-    metrics,
-  });
-  const server = app.listen(config.port, config.host);
-  await once(server, 'listening');
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const tasks: TaskDependencies = {
     credentials,
     open: (database) => databases.open(database),
@@ -113,6 +110,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     refresh: config.refresh,
     services,
     syncIntervalSeconds: config.syncIntervalSeconds,
+    notifications: config.notifications,
+    metrics,
   };
   const jobs = new JobEngine(pools, (database) => taskList(database, tasks), logger, {
     concurrency: JOB_CONCURRENCY,
@@ -123,6 +122,18 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     // A runner whose pool gave up (the database gone for minutes) comes back like one that never started.
     onRunnerEnded: (database) => startJobs(database),
   });
+  const app = createApp({
+    apiKey: config.apiKey,
+    rpcServer: createRpcServer(logger),
+    context,
+    readinessDatabase: maintenanceDatabase,
+    metrics,
+    notifications: { tokens: channelTokens, queue: (database) => jobs.queue(database) },
+  });
+  const server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   // A database that cannot take its runner now (unreachable, a lock held by another replica's
   // migration) is tried again, 5 s later then doubling up to a minute, until the sidecar stops.
   startJobs = (database, attempt = 0) => {

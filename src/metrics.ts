@@ -3,7 +3,7 @@
  * A registry per sidecar instance (not prom-client's global one) so tests can run several. Labels
  * are closed sets: never a database name, credential id or anything a caller chooses.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type RefreshOutcome = 'refreshed' | 'invalid_grant' | 'transient' | 'rejected';
 export type CallbackOutcome =
@@ -13,6 +13,8 @@ export type CallbackOutcome =
   | 'code_rejected'
   | 'google_unavailable'
   | 'error';
+
+export type NotificationOutcome = 'taken' | 'replayed' | 'unknown' | 'expired' | 'forged' | 'malformed';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -62,6 +64,24 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  private readonly notifications = new Counter({
+    name: 'tryton_google_notifications_total',
+    help: "Google's push notifications received, by outcome (taken, replayed, unknown, expired, forged, malformed)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly channelChangesCounter = new Counter({
+    name: 'tryton_google_channel_changes_total',
+    help: 'Push channels created, renewed before expiry, replaced as lost, stopped, or that could not be made',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+  readonly channels = new Gauge({
+    name: 'tryton_google_channels',
+    help: 'Push channels by database and health (active, waiting, failing), counted at each background pass',
+    labelNames: ['database', 'status'] as const,
+    registers: [this.registry],
+  });
   private readonly releasedLocks = new Counter({
     name: 'tryton_google_job_locks_released_total',
     help: 'Job runners found dead (heartbeat lapsed) whose locked jobs and queues were released',
@@ -91,6 +111,21 @@ export class Metrics {
       if (changes[change]) this.pushes.inc({ change }, changes[change]);
     for (const kind of ['edit', 'delete'] as const)
       if (conflicts[kind]) this.conflicts.inc({ kind }, conflicts[kind]);
+  }
+
+  notification(outcome: NotificationOutcome): void {
+    this.notifications.inc({ outcome });
+  }
+
+  channelChanges(changes: {
+    created: number;
+    renewed: number;
+    lost: number;
+    stopped: number;
+    failed: number;
+  }): void {
+    for (const change of ['created', 'renewed', 'lost', 'stopped', 'failed'] as const)
+      if (changes[change]) this.channelChangesCounter.inc({ change }, changes[change]);
   }
 
   jobLocksReleased(runners: number): void {

@@ -45,6 +45,14 @@ CALENDAR_SYNC_STATUSES = [
     ('failing', "Failing"),
     ('stalled', "Stalled"),
     ]
+# The health of a push channel (docs/contracts.md, "Push notifications").
+CHANNEL_STATUSES = [
+    (None, ''),
+    ('none', "None"),
+    ('waiting', "Waiting"),
+    ('active', "Active"),
+    ('failing', "Failing"),
+    ]
 COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
 # What a calendar.sync answers, and what a calendar keeps of its last run.
 SYNC_COUNTS = ['created', 'updated', 'deleted', 'pushed', 'conflicts']
@@ -149,6 +157,13 @@ class Calendar(SidecarMixin, DeactivableMixin, ModelSQL, ModelView):
     sync_notice = fields.Text(
         "Skipped Events", readonly=True,
         help="The events Google sent that could not be synchronized, and why.")
+    channel_status = fields.Selection(
+        CHANNEL_STATUSES, "Push Notifications", readonly=True, sort=False,
+        help="Whether Google tells Tryton about the calendar's changes at "
+        "once (Active); otherwise the calendar is polled.")
+    channel_expires = fields.Timestamp(
+        "Push Notifications Until", readonly=True,
+        help="When the channel ends; the sidecar renews it a day before.")
     members = fields.One2Many(
         'google_integration.calendar.member', 'calendar', "Members",
         readonly=True,

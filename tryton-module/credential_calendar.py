@@ -8,7 +8,8 @@ from trytond.model import ModelView, fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 
-from .calendar_ import _count, notify_synchronized, sum_last_sync
+from .calendar_ import (
+    CHANNEL_STATUSES, _count, notify_synchronized, sum_last_sync)
 
 
 class GoogleCredentials(metaclass=PoolMeta):
@@ -35,6 +36,11 @@ class GoogleCredentials(metaclass=PoolMeta):
         'get_last_sync_counts')
     last_sync_error = fields.Function(
         fields.Text("Last Synchronization Error"), 'get_last_sync_error')
+    calendar_list_channel = fields.Selection(
+        CHANNEL_STATUSES, "Calendar List Notifications", readonly=True,
+        sort=False,
+        help="Whether Google tells Tryton at once about calendars added to "
+        "or removed from the account.")
 
     @classmethod
     def __setup__(cls):
@@ -53,8 +59,10 @@ class GoogleCredentials(metaclass=PoolMeta):
     @classmethod
     def copy(cls, records, default=None):
         default = default.copy() if default is not None else {}
-        # The calendars are the original account's, written by the sidecar.
+        # The calendars and the channel are the original account's, written
+        # by the sidecar.
         default.setdefault('calendars', None)
+        default.setdefault('calendar_list_channel', None)
         return super().copy(records, default=default)
 
     @classmethod

@@ -1,7 +1,7 @@
 /**
  * The test-control API under `/__emulator/`: JSON in, JSON out, for tests and for users' own development.
- * It scripts the emulator (clients, revocations, expiry, the clock, latency, failures) and reads its call
- * counts. It is not part of the Google-like surface: none of its calls are counted, delayed or failed.
+ * It scripts the emulator (clients, revocations, expiry, the clock, latency, failures, push-notification
+ * channels and their delivery) and reads its call counts. It is not part of the Google-like surface: none of its calls are counted, delayed or failed.
  * Every call passes the request guard first (request-guard.ts): it can change everything, so only the
  * developer's own tools may reach it.
  */
@@ -9,6 +9,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { parse } from './control-body.js';
 import { CALENDAR_CONTROL_PREFIX, calendarControlRoutes } from './calendar/control.js';
+import { pushControlRoutes } from './calendar/push-control.js';
 import { parseDateTime } from './calendar/tz.js';
 import type { RequestGuard } from './request-guard.js';
 import type { EmulatorState } from './state.js';
@@ -156,6 +157,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic, guard: Req
     response.json({ reset: true, clients_kept: !body.clients });
   });
   router.use(CALENDAR_CONTROL_PREFIX, calendarControlRoutes(state.calendar));
+  router.use(pushControlRoutes(state.push));
   router.use((_request, response) => {
     response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
   });

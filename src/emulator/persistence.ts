@@ -1,8 +1,9 @@
 /**
  * The state file (`tryton-google emulator --state PATH`): the whole emulated Google (clients, consent
- * requests, codes and tokens with their expiries, grants, calendars, events, sync bookkeeping) as one JSON
- * document, read once at start and written after changes. Writes are debounced, one at a time, and atomic
- * (a temporary file in the same directory, fsync, rename) with mode 0600, since the file holds live tokens.
+ * requests, codes and tokens with their expiries, grants, calendars, events, sync bookkeeping, push
+ * channels) as one JSON document, read once at start and written after changes. Writes are debounced, one
+ * at a time, and atomic (a temporary file in the same directory, fsync, rename) with mode 0600, since the
+ * file holds live tokens.
  * A file that cannot be read or does not hold a state is an error at start, never a silent reset; a file
  * that does not exist yet is an empty state, written at start; a file that cannot be written is an
  * error at start too.
@@ -12,6 +13,7 @@ import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import type { StoredChannel } from './calendar/channels.js';
 import type { CalendarData } from './calendar/types.js';
 import type { EmulatorState, OAuthData } from './state.js';
 
@@ -24,6 +26,8 @@ export interface StateFile {
   readonly clock?: { readonly offsetMs: number };
   readonly oauth: OAuthData;
   readonly calendar: CalendarData;
+  /** Push-notification channels (not what was being delivered); absent in files written before them. */
+  readonly channels?: StoredChannel[];
 }
 
 /** The state file is unreadable or holds something else; the message names the file and the problem. */
@@ -124,12 +128,30 @@ const calendarSchema = z.object({
     .optional(),
   sentUpdates: z.array(z.looseObject({})),
 });
+const channelSchema = z.object({
+  id: z.string().min(1),
+  kind: z.enum(['events', 'calendarList']),
+  calendarId: z.string().optional(),
+  account: z.string(),
+  clientId: z.string(),
+  address: z.string(),
+  token: z.string().optional(),
+  resourceId: z.string(),
+  resourceUri: z.string(),
+  expiration: int,
+  created: int,
+  messageNumber: int.min(1),
+  stopped: z.boolean().optional(),
+  lost: z.boolean().optional(),
+  resourceGone: z.boolean().optional(),
+});
 const fileSchema = z.object({
   version: z.literal(STATE_FILE_VERSION),
   savedAt: z.string(),
   clock: z.object({ offsetMs: int }).optional(),
   oauth: oauthSchema,
   calendar: calendarSchema,
+  channels: z.array(channelSchema).optional(),
 });
 
 /** The state in `path`, or undefined when there is no such file yet. */
@@ -171,6 +193,7 @@ export function snapshot(state: EmulatorState): StateFile {
     clock: { offsetMs: state.clockOffset },
     oauth: state.toJSON(),
     calendar: state.calendar.toJSON(),
+    channels: state.push.toJSON(),
   };
 }
 
@@ -178,6 +201,7 @@ export function restore(state: EmulatorState, file: StateFile): void {
   state.load(file.oauth);
   state.setClockOffset(file.clock?.offsetMs ?? 0);
   state.calendar.load(file.calendar);
+  state.push.load(file.channels ?? []);
 }
 
 /** Writes `text` to `path` atomically with mode 0600: temporary file, fsync, rename. */
@@ -269,5 +293,5 @@ export class StateSaver {
 
 /** The file's content but for the time it was saved: what tells whether there is anything to write. */
 function comparableContent(file: StateFile): string {
-  return JSON.stringify([file.clock, file.oauth, file.calendar]);
+  return JSON.stringify([file.clock, file.oauth, file.calendar, file.channels]);
 }

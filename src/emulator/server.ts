@@ -114,6 +114,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(timer);
+      // Deliveries under way are cut; the channels stay (in the state file, when there is one).
+      state.push.close();
       await saver?.flush();
     })();
     return closing;

@@ -5,6 +5,7 @@
  * rules live in the routes; this module only stores, looks up and forgets, with time taken from an
  * injectable clock plus an offset the control API moves, so tests can move time either way.
  */
+import { PushChannels } from './calendar/channels.js';
 import { CalendarStore } from './calendar/store.js';
 import { randomToken, TOKEN_PREFIX } from './secrets.js';
 
@@ -107,10 +108,13 @@ export class EmulatorState {
   private offsetMs = 0;
   /** Calendars and events of every account (calendar/store.ts); reset with the rest. */
   readonly calendar: CalendarStore;
+  /** Push-notification channels and their delivery (calendar/channels.ts); reset with the calendars. */
+  readonly push: PushChannels;
 
   constructor(options: StateOptions) {
     this.options = options;
     this.calendar = new CalendarStore(() => this.now());
+    this.push = new PushChannels(this.calendar);
   }
 
   /** The emulator's time: the injected clock, moved by the control API's offset. */
@@ -294,6 +298,7 @@ export class EmulatorState {
       map.clear();
     this.accounts.clear();
     this.offsetMs = 0;
+    // Forgets the push channels and delivery settings too (they follow the store's reset).
     this.calendar.reset();
   }
 

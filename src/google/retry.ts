@@ -45,6 +45,8 @@ export async function callGoogle<T>(
   operation: string,
   attempt: (signal: AbortSignal) => Promise<T>,
   policy: RetryPolicy = DEFAULT_RETRY,
+  /** Told of each failed attempt before any retry (the pacer holds off on rate limits). */
+  onFailure?: (error: GoogleError) => Promise<void>,
 ): Promise<T> {
   const deadline = Date.now() + policy.budgetMs;
   for (let number = 1; ; number++) {
@@ -52,6 +54,7 @@ export async function callGoogle<T>(
       return await withTimeout(operation, attempt, Math.min(policy.timeoutMs, deadline - Date.now()));
     } catch (caught) {
       const error = GoogleError.from(caught, operation);
+      await onFailure?.(error);
       if (!error.transient || number >= policy.attempts) throw error;
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (number - 1));
       const pause = Math.max(Math.random() * backoff, Math.min(error.retryAfterMs ?? 0, policy.maxDelayMs));

@@ -1,5 +1,6 @@
 /**
- * The HTTP surface of the sidecar (express 5): health, metrics, JSON-RPC and the OAuth callback.
+ * The HTTP surface of the sidecar (express 5): health, metrics, JSON-RPC, the OAuth callback and
+ * Google's push notifications.
  * Everything it needs arrives from main.ts; it reads no configuration of its own.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
@@ -8,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { RpcContext } from '../rpc/context.js';
 import { callbackRoutes } from './callback-route.js';
 import { healthRoutes } from './health-routes.js';
+import { type NotificationContext, notificationRoutes } from './notification-route.js';
 import { requestLog } from './request-log.js';
 import { rpcRoute } from './rpc-route.js';
 
@@ -17,6 +19,8 @@ export interface AppDependencies {
   readonly context: RpcContext;
   readonly readinessDatabase: string;
   readonly metrics: Metrics;
+  /** Google's push notifications: the channels' tokens, and the job queue a notification feeds. */
+  readonly notifications: Pick<NotificationContext, 'tokens' | 'queue'>;
 }
 
 export function createApp({
@@ -25,6 +29,7 @@ export function createApp({
   context,
   readinessDatabase,
   metrics,
+  notifications,
 }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -39,6 +44,15 @@ export function createApp({
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(callbackRoutes(context));
+  app.use(
+    notificationRoutes({
+      databases: context.databases,
+      outages: context.outages,
+      logger: context.logger,
+      metrics,
+      ...notifications,
+    }),
+  );
   app.use((_request, response) => {
     response.status(404).json({ error: 'not found' });
   });

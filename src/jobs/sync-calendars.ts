@@ -14,9 +14,10 @@ import {
   recordSyncStalled,
   syncCredentialOf,
 } from '../db/calendar-repository.js';
-import { overdueQueues } from '../db/job-runner-repository.js';
+import { notifiedRunAt, overdueQueues } from '../db/job-runner-repository.js';
 import { calendarsWithPendingChanges } from '../db/push-repository.js';
 import { applyTeamRule } from '../db/team-repository.js';
+import { watchedCalendars } from '../db/watch-repository.js';
 import type { Db } from '../db/handle.js';
 import type { ServiceRegistry } from '../services/google-service.js';
 import type { JobQueue } from './engine.js';
@@ -38,12 +39,23 @@ export async function scheduleCalendarSyncs(queue: JobQueue, runAt: Date, moveQu
   await queue.add(SYNC_ALL_TASK, {}, { jobKey: SYNC_ALL_TASK, runAt, maxAttempts: 1, moveQueued });
 }
 
+export interface PassSchedule {
+  readonly intervalSeconds: number;
+  /** How often a calendar whose push channel is healthy is polled (the fallback). */
+  readonly watchedIntervalSeconds: number;
+  /** When the pass started (ms since the epoch). */
+  readonly now: number;
+}
+
 /**
- * Queues a pull of every enabled calendar of the database; returns how many. First, calendars
- * whose pull has been due for three intervals (a minute at least) are marked stalled: their
- * background pulls are not happening although nothing failed (a queue left locked, a pull hung).
+ * Queues a pull of every enabled calendar of the database that is due; returns how many. A calendar
+ * whose push channel is healthy is due once every `watchedIntervalSeconds`, the passes spreading them
+ * (docs/contracts.md, "Push notifications", *Fallback polling*). First, calendars whose pull has been
+ * due for three intervals (a minute at least) are marked stalled: their background pulls are not
+ * happening although nothing failed (a queue left locked, a pull hung).
  */
-export async function queueCalendarSyncs(db: Db, queue: JobQueue, intervalSeconds: number): Promise<number> {
+export async function queueCalendarSyncs(db: Db, queue: JobQueue, schedule: PassSchedule): Promise<number> {
+  const { intervalSeconds } = schedule;
   // Accounts revoked or expired since the last pass: their team calendars move to another member.
   if (await calendarTablesExist(db)) await applyTeamRule(db);
   const calendars = await enabledCalendars(db);
@@ -56,8 +68,12 @@ export async function queueCalendarSyncs(db: Db, queue: JobQueue, intervalSecond
     const since = overdue.get(queueOf(id));
     if (since) await recordSyncStalled(db, id, stalledMessage(since, intervalSeconds));
   }
-  for (const { id, credential } of calendars) await queueRound(queue, id, credential);
-  return calendars.length;
+  const watched = await watchedCalendars(db);
+  const every = Math.max(1, Math.round(schedule.watchedIntervalSeconds / intervalSeconds));
+  const pass = Math.floor(schedule.now / (intervalSeconds * 1000));
+  const due = calendars.filter(({ id }) => !watched.has(id) || pass % every === id % every);
+  for (const { id, credential } of due) await queueRound(queue, id, credential);
+  return due.length;
 }
 
 /**
@@ -92,6 +108,32 @@ async function queueRound(queue: JobQueue, calendarId: number, credentialId: num
     jobKey: `${SYNC_ONE_TASK}:${calendarId}`,
     queueName: queueOf(calendarId),
     maxAttempts: ATTEMPTS,
+  });
+}
+
+/** A notification's round trails a burst by this much, and waits at most this long once queued. */
+const NOTIFIED_TRAIL_MS = 1_000;
+const NOTIFIED_CAP_MS = 10_000;
+
+/**
+ * The round a notification asks for: at once when none is queued or running; while one runs, one more
+ * a second after the last notification (at most 10 s after the first), so that a burst of changes makes
+ * two rounds, not one per round that ends while the burst goes on.
+ */
+export async function queueNotifiedRound(
+  db: Db,
+  queue: JobQueue,
+  calendarId: number,
+  credentialId: number,
+): Promise<void> {
+  const jobKey = `${SYNC_ONE_TASK}:${calendarId}`;
+  const payload: CalendarPayload = { credential_id: credentialId, calendar_id: calendarId };
+  await queue.add(SYNC_ONE_TASK, payload, {
+    jobKey,
+    queueName: queueOf(calendarId),
+    maxAttempts: ATTEMPTS,
+    runAt: await notifiedRunAt(db, jobKey, NOTIFIED_TRAIL_MS, NOTIFIED_CAP_MS),
+    moveQueued: true,
   });
 }
 

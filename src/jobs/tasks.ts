@@ -7,6 +7,15 @@ import type { CredentialContext } from '../credentials/context.js';
 import type { Db } from '../db/handle.js';
 import type { JobQueue } from './engine.js';
 import type { ServiceRegistry } from '../services/google-service.js';
+import { calendarTablesExist } from '../db/calendar-repository.js';
+import type { Metrics } from '../metrics.js';
+import {
+  CHANNELS_TASK,
+  isCredentialPayload,
+  LIST_TASK,
+  queueChannelReconciles,
+  runCalendarService,
+} from './watch-channels.js';
 import { REFRESH_TASK, type RefreshSchedule, refreshDueTokens, scheduleRefresh } from './refresh-tokens.js';
 import {
   isCalendarPayload,
@@ -25,6 +34,8 @@ export interface TaskDependencies {
   readonly refresh: RefreshSchedule;
   readonly services: ServiceRegistry;
   readonly syncIntervalSeconds: number;
+  readonly notifications: { readonly enabled: boolean; readonly watchedIntervalSeconds: number };
+  readonly metrics: Metrics;
 }
 
 export function taskList(database: string, deps: TaskDependencies): TaskList {
@@ -41,7 +52,16 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
     [SYNC_ALL_TASK]: async () => {
       const queue = await deps.queue(database);
       try {
-        await queueCalendarSyncs(await deps.open(database), queue, deps.syncIntervalSeconds);
+        const db = await deps.open(database);
+        await queueCalendarSyncs(db, queue, {
+          intervalSeconds: deps.syncIntervalSeconds,
+          watchedIntervalSeconds: deps.notifications.enabled
+            ? deps.notifications.watchedIntervalSeconds
+            : deps.syncIntervalSeconds,
+          now: Date.now(),
+        });
+        if (await calendarTablesExist(db))
+          await queueChannelReconciles(database, db, queue, deps.notifications.enabled, deps.metrics);
       } finally {
         await scheduleCalendarSyncs(queue, new Date(Date.now() + deps.syncIntervalSeconds * 1000));
       }
@@ -50,6 +70,20 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
       if (!isCalendarPayload(payload)) throw new Error('sync_calendar needs credential_id and calendar_id');
       const db = await deps.open(database);
       await syncOneCalendar(deps.services, { database, db, id: payload.credential_id }, payload.calendar_id);
+    },
+    [CHANNELS_TASK]: async (payload) => {
+      if (!isCredentialPayload(payload)) throw new Error('watch_channels needs credential_id');
+      const db = await deps.open(database);
+      await runCalendarService(
+        deps.services,
+        { database, db, id: payload.credential_id },
+        { kind: 'channels' },
+      );
+    },
+    [LIST_TASK]: async (payload) => {
+      if (!isCredentialPayload(payload)) throw new Error('list_calendars needs credential_id');
+      const db = await deps.open(database);
+      await runCalendarService(deps.services, { database, db, id: payload.credential_id }, { kind: 'list' });
     },
   };
 }

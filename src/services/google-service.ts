@@ -16,14 +16,22 @@ import { googleFailure } from '../credentials/errors.js';
 import { SidecarError } from '../errors.js';
 import { GoogleError } from '../google/errors.js';
 import { callGoogle } from '../google/retry.js';
+import { findCredential } from '../db/credentials-repository.js';
 import type { Logger } from '../log.js';
-import type { Pacer } from './pacer.js';
+import type { ChannelTokens } from '../oauth/channel-token.js';
+import type { PacedCaller, Pacer } from './pacer.js';
 
 export interface ServiceContext {
   readonly credentials: CredentialContext;
   /** Root of Google's REST APIs (GOOGLE_API_ROOT_URL): Google's, or the emulator's. */
   readonly apiRootUrl: string;
   readonly pacer: Pacer;
+  /** Google's push notifications: whether channels are made, where they call, their tokens. */
+  readonly notifications?: {
+    readonly enabled: boolean;
+    readonly address: string;
+    readonly tokens: ChannelTokens | undefined;
+  };
 }
 
 /** What a service's work uses to call Google for one credential. */
@@ -88,7 +96,15 @@ export abstract class GoogleService<Input, Output> {
     let token = (await getAccessToken(credentials, ref, { minValidity: 300, scopes: this.scopes }))
       .access_token;
     const policy = credentials.google.retry;
-    const user = `${ref.database}\u0000${ref.id}`;
+    const caller: PacedCaller = {
+      user: String(ref.id),
+      project: (await findCredential(ref.db, ref.id))?.client_id ?? '',
+    };
+    // A rate-limit answer holds off every replica's calls; the hold is best effort, the call goes on.
+    const onFailure = (error: GoogleError) =>
+      pacer
+        .rateLimited(ref.db, caller, error)
+        .catch((failure: Error) => log.warn({ err: failure.message }, 'could not hold off the pacer'));
     return {
       ref,
       log,
@@ -96,7 +112,7 @@ export abstract class GoogleService<Input, Output> {
       call: async (operation, attempt) => {
         const once = async () => {
           // Paced before the call: waiting for a slot is not part of Google's time to answer.
-          await pacer.take(user);
+          await pacer.take(ref.db, caller);
           return callGoogle(
             operation,
             (signal) =>
@@ -107,6 +123,7 @@ export abstract class GoogleService<Input, Output> {
                 retry: false,
               }),
             policy,
+            onFailure,
           );
         };
         try {

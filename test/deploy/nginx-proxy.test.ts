@@ -157,6 +157,42 @@ describe('the sidecar behind the proxy', () => {
     }
   });
 
+  it("hands Google's push notifications to the sidecar, and nothing that only normalises to them", async () => {
+    const notification = {
+      'x-goog-channel-id': 'not-a-channel',
+      'x-goog-channel-token': 'n1.forged.e.1.AAAAAAAAAAAAAAAAAAAAAA',
+      'x-goog-resource-id': 'resource',
+      'x-goog-resource-state': 'exists',
+      'x-goog-message-number': '7',
+    };
+    // The sidecar's answers: a token that does not verify (403), no notification headers (400).
+    const forged = await request(`${stack.publicUrl}/google/notifications`, {
+      method: 'POST',
+      ca: stack.ca,
+      headers: notification,
+    });
+    expect(forged.status).toBe(403);
+    const malformed = await request(`${stack.publicUrl}/google/notifications`, {
+      method: 'POST',
+      ca: stack.ca,
+    });
+    expect(malformed.status).toBe(400);
+    for (const path of [
+      '/x/../google/notifications',
+      '/google/notifications/',
+      '/google/notifications?x=1',
+    ]) {
+      const answer = await request(stack.publicUrl, {
+        method: 'POST',
+        rawPath: path,
+        ca: stack.ca,
+        headers: notification,
+      });
+      expect([404, 405], path).toContain(answer.status);
+      expect(answer.status === 403, path).toBe(false);
+    }
+  });
+
   it('refuses the sidecar private routes, which the sidecar still serves directly', async () => {
     const refused: [string, string][] = [
       ['POST', '/rpc'],

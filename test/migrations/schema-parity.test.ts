@@ -12,7 +12,11 @@ import { cloneDatabase, connect, createDatabase, dropDatabase, uniqueName } from
 import { activateModule, trytonTemplate } from '../support/tryton.js';
 
 const TABLE = 'google_integration_google_credentials';
-const STANDALONE = ['20261125_01_standalone_credentials_table', '20261126_01_credentials_owner'];
+const STANDALONE = [
+  '20261125_01_standalone_credentials_table',
+  '20261126_01_credentials_owner',
+  '20261203_04_credentials_list_channel',
+];
 
 async function columns(knex: Knex) {
   const result = await knex.raw(

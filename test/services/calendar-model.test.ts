@@ -15,8 +15,25 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastDay } from '../../src/services/calendar/dates.js';
 import { emulatorControl } from '../support/emulator-client.js';
+import {
+  calendarApi,
+  dateOf,
+  day,
+  eventsPath,
+  fingerprint,
+  type GoogleRun,
+  googleChanges,
+  googleInstances,
+  ignoreGone,
+  keepsTrytonIds,
+  type Model,
+  picked,
+  projectGoogle,
+  syncedCalendar,
+  trytonEvents,
+  zones,
+} from '../support/google-calendar-model.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { trytonTemplate } from '../support/tryton.js';
 import { until } from '../support/wait.js';
@@ -50,35 +67,16 @@ interface Odd {
   readonly kind: OddKind;
 }
 
-interface Real {
-  readonly calendar: string;
-  readonly calendarId: number;
-  readonly events: string[];
+interface Real extends GoogleRun {
   readonly series: string[];
   readonly odd: Odd[];
-  /** The Tryton id each Google id got: an event Tryton holds is never created again. */
-  readonly trytonIds: Map<string, number>;
 }
-type Model = Record<string, never>;
 
 const control = (path: string, method: string, body?: unknown) =>
   emulatorControl(stack.emulator.url)(path, method, body);
 
-const eventsPath = (real: Real) => `/calendar/calendars/${encodeURIComponent(real.calendar)}/events`;
-
 /** The test's own reads of Google; faults a run left queued are for the sidecar, so they are retried here. */
-async function googleApi(path: string): Promise<any> {
-  const { result } = await stack.rpc('credentials.get_access_token', { credential_id: credentialId });
-  for (let attempt = 1; ; attempt++) {
-    const response = await fetch(`${stack.emulator.url}/calendar/v3${path}`, {
-      headers: { authorization: `Bearer ${result.access_token}` },
-    });
-    if (response.ok) return response.json();
-    if (attempt >= 10 || (response.status < 500 && response.status !== 429)) {
-      throw new Error(`calendar API ${path}: ${response.status}`);
-    }
-  }
-}
+const googleApi = (path: string) => calendarApi(stack, credentialId, path, { attempts: 10 });
 
 let pulls = { ok: 0, failed: 0 };
 async function pull(real: Real): Promise<boolean> {
@@ -90,69 +88,8 @@ async function pull(real: Real): Promise<boolean> {
   expect(answer.error?.code).not.toBe(-32603);
   if (answer.error) pulls.failed++;
   else pulls.ok++;
-  await keepsTrytonIds(real);
+  await keepsTrytonIds(stack, real, { unique: false });
   return !answer.error;
-}
-
-/** An event Tryton held is updated in place: never deleted and created again under a new id. */
-async function keepsTrytonIds(real: Real): Promise<void> {
-  const rows = await stack
-    .db('google_integration_event')
-    .where({ calendar: real.calendarId })
-    .select('id', 'google_id');
-  for (const { id, google_id: googleId } of rows) {
-    const before = real.trytonIds.get(googleId);
-    if (before !== undefined && before !== id)
-      throw new Error(`event ${googleId} was created again in Tryton: id ${before}, now ${id}`);
-    real.trytonIds.set(googleId, id);
-  }
-}
-
-const zones = fc.constantFrom('Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'UTC', 'Pacific/Auckland');
-/** Days from 2026-10-20: the weeks around Europe's (10-25) and America's (11-01) DST changes. */
-const day = fc.integer({ min: 0, max: 20 });
-const dateOf = (offset: number) => new Date(Date.UTC(2026, 9, 20 + offset)).toISOString().slice(0, 10);
-const pad = (value: number) => String(value).padStart(2, '0');
-
-class CreateTimed implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly zone: string,
-    readonly offset: number,
-    readonly hour: number,
-    readonly minutes: number,
-  ) {}
-  check = () => true;
-  async run(_model: Model, real: Real) {
-    const date = dateOf(this.offset);
-    const end = new Date(Date.UTC(2000, 0, 1, this.hour, this.minutes));
-    const event = await control(eventsPath(real), 'POST', {
-      summary: `timed ${this.offset}/${this.hour}`,
-      start: { dateTime: `${date}T${pad(this.hour)}:00:00`, timeZone: this.zone },
-      end: {
-        dateTime: `${date}T${pad(end.getUTCHours())}:${pad(end.getUTCMinutes())}:00`,
-        timeZone: this.zone,
-      },
-    });
-    real.events.push(event.id);
-  }
-  toString = () => `CreateTimed(${this.zone}, +${this.offset}d, ${this.hour}h, ${this.minutes}min)`;
-}
-
-class CreateAllDay implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly offset: number,
-    readonly days: number,
-  ) {}
-  check = () => true;
-  async run(_model: Model, real: Real) {
-    const event = await control(eventsPath(real), 'POST', {
-      summary: `all-day ${this.offset}+${this.days}`,
-      start: { date: dateOf(this.offset) },
-      end: { date: dateOf(this.offset + this.days) },
-    });
-    real.events.push(event.id);
-  }
-  toString = () => `CreateAllDay(+${this.offset}d, ${this.days} days)`;
 }
 
 class CreateSeries implements fc.AsyncCommand<Model, Real> {
@@ -177,44 +114,16 @@ class CreateSeries implements fc.AsyncCommand<Model, Real> {
   toString = () => `CreateSeries(${this.zone}, +${this.offset}d, ${this.freq}, ${this.count})`;
 }
 
-class Edit implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly pick: number,
-    readonly summary: string,
-  ) {}
-  check = () => true;
-  async run(_model: Model, real: Real) {
-    const id = real.events[this.pick % Math.max(1, real.events.length)];
-    if (id === undefined) return;
-    await control(`${eventsPath(real)}/${id}`, 'PATCH', {
-      summary: this.summary,
-      location: `room ${this.pick}`,
-    }).catch(ignoreGone);
-  }
-  toString = () => `Edit(#${this.pick}, ${JSON.stringify(this.summary)})`;
-}
-
 /** A change Google makes without changing what Tryton keeps: a new etag, the same content. */
 class EtagChurn implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number) {}
   check = () => true;
   async run(_model: Model, real: Real) {
-    const id = real.events[this.pick % Math.max(1, real.events.length)];
+    const id = picked(real.events, this.pick);
     if (id === undefined) return;
     await control(`${eventsPath(real)}/${id}`, 'PATCH', { transparency: 'transparent' }).catch(ignoreGone);
   }
   toString = () => `EtagChurn(#${this.pick})`;
-}
-
-class Delete implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly pick: number) {}
-  check = () => true;
-  async run(_model: Model, real: Real) {
-    const id = real.events[this.pick % Math.max(1, real.events.length)];
-    if (id === undefined) return;
-    await control(`${eventsPath(real)}/${id}`, 'DELETE').catch(ignoreGone);
-  }
-  toString = () => `Delete(#${this.pick})`;
 }
 
 /** One occurrence of a series edited (moved an hour later) or cancelled, as a person does in Google. */
@@ -226,7 +135,7 @@ class Occurrence implements fc.AsyncCommand<Model, Real> {
   ) {}
   check = () => true;
   async run(_model: Model, real: Real) {
-    const id = real.series[this.pick % Math.max(1, real.series.length)];
+    const id = picked(real.series, this.pick);
     if (id === undefined) return;
     const instances = await googleApi(
       `/calendars/${encodeURIComponent(real.calendar)}/events/${id}/instances`,
@@ -348,7 +257,7 @@ class DeleteOdd implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number) {}
   check = () => true;
   async run(_model: Model, real: Real) {
-    const odd = real.odd[this.pick % Math.max(1, real.odd.length)];
+    const odd = picked(real.odd, this.pick);
     if (odd === undefined) return;
     await control(`${eventsPath(real)}/${odd.id}`, 'DELETE').catch(ignoreGone);
   }
@@ -388,24 +297,16 @@ async function backgroundJob(real: Real): Promise<{ pending: number; locked: boo
   return result.rows[0];
 }
 
-function ignoreGone(error: Error): void {
-  // The event (or occurrence) was deleted by an earlier command: what a person would see too.
-  if (!/: (404|410) /.test(error.message)) throw error;
-}
-
+const changes = googleChanges(control, { maxPick: 20 });
 const commands = [
-  fc
-    .tuple(zones, day, fc.integer({ min: 0, max: 22 }), fc.constantFrom(15, 30, 45))
-    .map(([zone, offset, hour, minutes]) => new CreateTimed(zone, offset, hour, minutes)),
-  fc.tuple(day, fc.integer({ min: 1, max: 3 })).map(([offset, days]) => new CreateAllDay(offset, days)),
+  changes.createTimed,
+  changes.createAllDay,
   fc
     .tuple(zones, day, fc.constantFrom('DAILY', 'WEEKLY'), fc.integer({ min: 2, max: 5 }))
     .map(([zone, offset, freq, count]) => new CreateSeries(zone, offset, freq, count)),
-  fc
-    .tuple(fc.nat(20), fc.string({ minLength: 1, maxLength: 12 }))
-    .map(([pick, summary]) => new Edit(pick, summary)),
+  changes.edit,
   fc.nat(20).map((pick) => new EtagChurn(pick)),
-  fc.nat(20).map((pick) => new Delete(pick)),
+  changes.delete,
   fc
     .tuple(fc.nat(10), fc.nat(5), fc.boolean())
     .map(([pick, nth, cancel]) => new Occurrence(pick, nth, cancel)),
@@ -432,81 +333,31 @@ const commands = [
 async function newCalendar(): Promise<Real> {
   runNumber++;
   const google = `model-${SEED}-${runNumber}@group.calendar.google.com`;
-  await control(`/calendar/accounts/${encodeURIComponent(EMAIL)}/calendars`, 'POST', {
-    id: google,
+  const calendarId = await syncedCalendar(stack, control, credentialId, {
+    email: EMAIL,
+    google,
     summary: `Model run ${runNumber}`,
-    timeZone: 'Europe/Paris',
   });
-  const listed = await stack.rpc('calendar.list_calendars', { credential_id: credentialId });
-  const calendar = listed.result.calendars.find((cal: { google_id: string }) => cal.google_id === google);
-  await stack.db('google_integration_calendar').where({ id: calendar.id }).update({ sync_enabled: true });
-  return { calendar: google, calendarId: calendar.id, events: [], series: [], odd: [], trytonIds: new Map() };
+  return { calendar: google, calendarId, events: [], series: [], odd: [], trytonIds: new Map() };
 }
+
+/** What the comparison looks at: the pull's fields but the location. */
+const COMPARED = { location: false };
 
 /** Google's listing of the calendar's instances: those the pull takes, and the odd ones' ids. */
 async function googleEvents(real: Real) {
-  const items: any[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await googleApi(
-      `/calendars/${encodeURIComponent(real.calendar)}/events?singleEvents=true&maxResults=2500${pageToken ? `&pageToken=${pageToken}` : ''}`,
-    );
-    items.push(...page.items);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
+  const items = await googleInstances(googleApi, real);
   const oddKinds = new Map(real.odd.map((odd) => [odd.id, odd.kind]));
   const isOdd = (item: any) => {
     const kind = oddKinds.get(item.id);
     return kind !== undefined && ODD[kind].still(item);
   };
   const odd = items.filter((item) => item.status !== 'cancelled' && isOdd(item)).map((item) => item.id);
-  const events = items
-    .filter((item) => item.status !== 'cancelled' && !isOdd(item))
-    .map((item) => ({
-      google_id: item.id,
-      summary: item.summary ?? null,
-      all_day: Boolean(item.start.date),
-      start: item.start.date ?? new Date(item.start.dateTime).toISOString(),
-      end: item.start.date
-        ? lastDay(item.start.date, item.end.date)
-        : new Date(item.end.dateTime).toISOString(),
-    }))
-    .sort((a, b) => a.google_id.localeCompare(b.google_id));
+  const events = projectGoogle(
+    items.filter((item) => item.status !== 'cancelled' && !isOdd(item)),
+    COMPARED,
+  );
   return { events, odd };
-}
-
-async function trytonEvents(real: Real) {
-  const rows = await stack.db.raw(
-    `SELECT e.google_id, d.summary, e.all_day,
-            to_char(e.start_date, 'YYYY-MM-DD') AS start_date, to_char(e.end_date, 'YYYY-MM-DD') AS end_date,
-            e.starts_at, e.ends_at
-       FROM google_integration_event e LEFT JOIN google_integration_event_detail d ON d.event = e.id
-      WHERE e.calendar = ? ORDER BY e.google_id`,
-    [real.calendarId],
-  );
-  return rows.rows
-    .map((row: any) => ({
-      google_id: row.google_id,
-      summary: row.summary,
-      all_day: row.all_day,
-      start: row.all_day ? row.start_date : row.starts_at.toISOString(),
-      end: row.all_day ? row.end_date : row.ends_at.toISOString(),
-    }))
-    .sort((a: { google_id: string }, b: { google_id: string }) => a.google_id.localeCompare(b.google_id));
-}
-
-async function fingerprint(real: Real): Promise<string> {
-  const rows = await stack.db.raw(
-    `SELECT string_agg(x, ',' ORDER BY x) AS f FROM (
-       SELECT 'c' || xmin::text AS x FROM google_integration_calendar WHERE id = ?
-       UNION ALL SELECT 'e' || xmin::text FROM google_integration_event WHERE calendar = ?
-       UNION ALL SELECT 'd' || d.xmin::text FROM google_integration_event_detail d
-                   JOIN google_integration_event e ON e.id = d.event WHERE e.calendar = ?
-       UNION ALL SELECT 'l' || xmin::text FROM google_integration_sidecar.event_link WHERE calendar_id = ?
-       UNION ALL SELECT 's' || xmin::text FROM google_integration_sidecar.calendar_sync WHERE calendar_id = ?) AS rows`,
-    [real.calendarId, real.calendarId, real.calendarId, real.calendarId, real.calendarId],
-  );
-  return rows.rows[0].f ?? '';
 }
 
 async function calendarCalls(): Promise<number> {
@@ -521,19 +372,19 @@ async function converges(real: Real): Promise<void> {
   await control('/failures', 'DELETE');
   expect(await pull(real)).toBe(true);
   const google = await googleEvents(real);
-  const tryton = await trytonEvents(real);
+  const tryton = (await trytonEvents(stack, real, COMPARED)).events;
   expect(tryton).toEqual(google.events);
-  expect(new Set(tryton.map((event: { google_id: string }) => event.google_id)).size).toBe(tryton.length);
+  expect(new Set(tryton.map((event) => event.google_id)).size).toBe(tryton.length);
   const notice = (await stack.db('google_integration_calendar').where({ id: real.calendarId }).first())
     .sync_notice;
   expect(notice === null ? 0 : Number(/^(\d+) events? from Google/.exec(notice)?.[1])).toBe(
     google.odd.length,
   );
-  const before = await fingerprint(real);
+  const before = await fingerprint(stack, real);
   const calls = await calendarCalls();
   expect(await pull(real)).toBe(true);
   expect((await calendarCalls()) - calls).toBe(1);
-  expect(await fingerprint(real)).toBe(before);
+  expect(await fingerprint(stack, real)).toBe(before);
 }
 
 describe('the calendar pull, model-based', () => {

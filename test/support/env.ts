@@ -13,6 +13,9 @@ export function sidecarEnv(overrides: Record<string, string | undefined> = {}): 
     SIDECAR_PORT: '0',
     SIDECAR_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'silent',
+    // Channels call the sidecar back at its public URL, which a test's port-0 sidecar does not have:
+    // the tests about push notifications switch them on with an address that reaches them.
+    SIDECAR_PUSH_NOTIFICATIONS: 'off',
     ...overrides,
   };
 }

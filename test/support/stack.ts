@@ -28,7 +28,8 @@ export interface Stack {
   row(id: number): Promise<Record<string, any>>;
   rpc(method: string, params: Record<string, unknown>): ReturnType<typeof call>;
   control(path: string, body?: unknown): Promise<any>;
-  startAnotherSidecar(): Promise<SidecarProcess>;
+  /** Another replica on the same databases; `env` changes its settings (another port, say). */
+  startAnotherSidecar(env?: Record<string, string>): Promise<SidecarProcess>;
   /**
    * Stops the sidecar `rpc` talks to with `signal` (SIGKILL: as a crash would) and starts another in
    * its place; the stopped one's output stays in `logs()`.
@@ -107,8 +108,8 @@ export async function startStack(
     },
     rpc: (method, params) => call(current.url, method, { database, ...params }),
     control,
-    async startAnotherSidecar() {
-      const another = await startServe(env);
+    async startAnotherSidecar(overrides = {}) {
+      const another = await startServe({ ...env, ...overrides });
       sidecars.push(another);
       return another;
     },

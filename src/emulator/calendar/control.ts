@@ -301,7 +301,7 @@ function updateCalendar(
   if (changes.summary !== undefined) calendar.summary = changes.summary;
   if (changes.description !== undefined) calendar.description = changes.description;
   if (changes.timeZone !== undefined) calendar.timeZone = changes.timeZone;
-  calendar.etag = store.stamp().etag;
+  store.touchCalendar(calendar);
 }
 
 function entriesOf(store: CalendarStore, email: string): Record<string, unknown>[] {

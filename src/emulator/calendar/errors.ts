@@ -174,6 +174,37 @@ export const errors = {
     }),
   parseError: () =>
     new CalendarApiError(400, { domain: 'global', reason: 'parseError', message: 'Parse Error' }),
+  /** Push channels (events.watch, calendarList.watch, channels.stop): Google's reasons and messages. */
+  channelIdNotUnique: (id: string) =>
+    new CalendarApiError(400, {
+      domain: 'global',
+      reason: 'channelIdNotUnique',
+      message: `Channel id ${id} not unique`,
+    }),
+  channelTypeNotSupported: (type: string) =>
+    new CalendarApiError(400, {
+      domain: 'global',
+      reason: 'push.channelTypeNotSupported',
+      message: `Channel type '${type}' is not supported.`,
+    }),
+  webhookUrlNotHttps: (address: string) =>
+    new CalendarApiError(400, {
+      domain: 'global',
+      reason: 'push.webhookUrlNotHttps',
+      message: `WebHook callback must be HTTPS: ${address}`,
+    }),
+  webhookUrlNoHostOrAddress: (address: string) =>
+    new CalendarApiError(400, {
+      domain: 'global',
+      reason: 'push.webhookUrlNoHostOrAddress',
+      message: `No host or address in WebHook callback: ${address}`,
+    }),
+  channelNotFound: (id: string, project: string) =>
+    new CalendarApiError(404, {
+      domain: 'global',
+      reason: 'notFound',
+      message: `Channel '${id}' not found for project '${project}'`,
+    }),
 };
 
 /**

@@ -13,6 +13,8 @@ import express, {
 } from 'express';
 import type { AccessToken, EmulatorState } from '../state.js';
 import { surfaceEndpoint, type Traffic } from '../traffic.js';
+import { parseWatchRequest } from './channel-input.js';
+import { type NewChannel, renderChannel } from './channels.js';
 import { CalendarApiError, errors, sendCalendarError } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
@@ -65,6 +67,42 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
     '/users/me/calendarList',
     ...operation('calendarList.list', 'calendarList.read', (request, response, caller) => {
       response.json(listCalendarList(store, caller.email, request.query));
+    }),
+  );
+  /** events.watch and calendarList.watch: opens a channel (its sync message follows the answer). */
+  const watch = (request: Request, response: Response, spec: Omit<NewChannel, 'request'>) => {
+    const asked = parseWatchRequest(request.body, state.now());
+    const channel = state.push.watch({ ...spec, request: asked });
+    if (!channel) throw errors.channelIdNotUnique(asked.id);
+    response.json(renderChannel(channel));
+  };
+  router.post(
+    '/users/me/calendarList/watch',
+    json,
+    ...operation('calendarList.watch', 'calendarList.read', (request, response, caller) => {
+      store.entries(caller.email);
+      watch(request, response, {
+        kind: 'calendarList',
+        account: caller.email,
+        clientId: caller.token.clientId,
+        resourceUri: `${apiBase(request)}/users/me/calendarList`,
+      });
+    }),
+  );
+  router.post(
+    '/channels/stop',
+    json,
+    ...operation('channels.stop', 'channels.stop', (request, response, caller) => {
+      const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
+        string,
+        unknown
+      >;
+      if (typeof body.id !== 'string' || body.id === '') throw errors.required('Required', 'id');
+      if (typeof body.resourceId !== 'string' || body.resourceId === '')
+        throw errors.required('Required', 'resourceId');
+      if (!state.push.stop(body.id, body.resourceId, caller.token.clientId))
+        throw errors.channelNotFound(body.id, caller.token.clientId);
+      response.status(204).end();
     }),
   );
   router.get(
@@ -136,6 +174,20 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
         sendUpdates: text(request.query.sendUpdates),
       });
       response.json(renderEvent(event, renderContext(request, calendar, entry, caller)));
+    }),
+  );
+  router.post(
+    '/calendars/:calendarId/events/watch',
+    json,
+    ...operation('events.watch', 'events.read', (request, response, caller) => {
+      const { calendar } = resolve(store, caller, param(request, 'calendarId'));
+      watch(request, response, {
+        kind: 'events',
+        calendarId: calendar.id,
+        account: caller.email,
+        clientId: caller.token.clientId,
+        resourceUri: `${apiBase(request)}/calendars/${pathId(calendar.id)}/events`,
+      });
     }),
   );
   router.get(
@@ -324,6 +376,16 @@ function listCalendarList(
     return calendar ? [renderEntry(calendar, entry)] : [];
   });
   return answer;
+}
+
+/** This emulator's Calendar API root as the caller reached it (what Google's resourceUri starts with). */
+function apiBase(request: Request): string {
+  return `${request.protocol}://${request.get('host') ?? 'localhost'}${CALENDAR_PREFIX}`;
+}
+
+/** A calendar id in a URL path, `@` left as it is (as Google writes resource URIs). */
+function pathId(id: string): string {
+  return encodeURIComponent(id).replace(/%40/g, '@');
 }
 
 function param(request: Request, name: string): string {

@@ -1,7 +1,8 @@
 /**
  * Which OAuth scopes open which Calendar operations, after Google's scope table: the full `calendar`
  * scope opens everything, `calendar.readonly` every read, `calendar.events` events read and write, and
- * the narrower list/calendar scopes their own resources. Anything else answers 403 insufficientPermissions.
+ * the narrower list/calendar scopes their own resources, and channels.stop any scope that can watch.
+ * Anything else answers 403 insufficientPermissions.
  */
 const BASE = 'https://www.googleapis.com/auth/';
 
@@ -10,7 +11,8 @@ export type Access =
   | 'calendars.read'
   | 'calendars.write'
   | 'events.read'
-  | 'events.write';
+  | 'events.write'
+  | 'channels.stop';
 
 const OPENS: Record<Access, readonly string[]> = {
   'calendarList.read': [
@@ -30,6 +32,17 @@ const OPENS: Record<Access, readonly string[]> = {
     'calendar.events.owned.readonly',
   ],
   'events.write': ['calendar', 'calendar.events', 'calendar.events.owned'],
+  // channels.stop stops what a watch opened: any scope that can watch something.
+  'channels.stop': [
+    'calendar',
+    'calendar.readonly',
+    'calendar.events',
+    'calendar.events.readonly',
+    'calendar.events.owned',
+    'calendar.events.owned.readonly',
+    'calendar.calendarlist',
+    'calendar.calendarlist.readonly',
+  ],
 };
 
 export function scopesAllow(scopes: readonly string[], access: Access): boolean {

@@ -55,6 +55,17 @@ const COLORS = [
   '#a47ae2',
 ];
 
+/**
+ * What changed, as push notifications (channels.ts) need to know it: the events of a calendar, an
+ * account's calendarList, a calendar leaving one account's list (`account`) or every list (deleted), or
+ * everything (reset). Told synchronously, one call per change; listeners coalesce.
+ */
+export type StoreChange =
+  | { readonly kind: 'events'; readonly calendarId: string }
+  | { readonly kind: 'calendarList'; readonly account: string }
+  | { readonly kind: 'calendarGone'; readonly calendarId: string; readonly account?: string }
+  | { readonly kind: 'reset' };
+
 export interface NewCalendar {
   readonly id?: string | undefined;
   readonly summary?: string | undefined;
@@ -83,15 +94,26 @@ function emptyData(): CalendarData {
 export class CalendarStore {
   private data: CalendarData = emptyData();
   private loads = 0;
+  private readonly listeners: ((change: StoreChange) => void)[] = [];
   readonly now: () => number;
 
   constructor(now: () => number) {
     this.now = now;
   }
 
+  /** Calls `listener` on every change made from now on (not on `load`). */
+  onChange(listener: (change: StoreChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(change: StoreChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
   reset(): void {
     this.data = emptyData();
     this.loads++;
+    this.changed({ kind: 'reset' });
   }
 
   /**
@@ -221,6 +243,7 @@ export class CalendarStore {
     };
     if (existing >= 0) list[existing] = entry;
     else list.push(entry);
+    this.changed({ kind: 'calendarList', account: email.toLowerCase() });
     return entry;
   }
 
@@ -229,6 +252,9 @@ export class CalendarStore {
     const index = list.findIndex((entry) => entry.calendarId === calendarId);
     if (index < 0 || list[index]?.primary) return false;
     list.splice(index, 1);
+    const account = email.toLowerCase();
+    this.changed({ kind: 'calendarList', account });
+    this.changed({ kind: 'calendarGone', calendarId, account });
     return true;
   }
 
@@ -238,8 +264,23 @@ export class CalendarStore {
     delete this.data.events[calendarId];
     delete this.data.tombstones[calendarId];
     delete this.data.raw[calendarId];
+    for (const [email, list] of Object.entries(this.data.accounts)) {
+      const kept = list.filter((entry) => entry.calendarId !== calendarId);
+      if (kept.length !== list.length) this.changed({ kind: 'calendarList', account: email });
+      this.data.accounts[email] = kept;
+    }
+    this.changed({ kind: 'calendarGone', calendarId });
+  }
+
+  /**
+   * A calendar's own fields (summary, description, time zone) changed: a new etag, and every
+   * calendarList showing it changed too.
+   */
+  touchCalendar(calendar: StoredCalendar): void {
+    calendar.etag = this.stamp().etag;
     for (const [email, list] of Object.entries(this.data.accounts))
-      this.data.accounts[email] = list.filter((entry) => entry.calendarId !== calendarId);
+      if (list.some((entry) => entry.calendarId === calendar.id))
+        this.changed({ kind: 'calendarList', account: email });
   }
 
   events(calendarId: string): Record<string, StoredEvent> {
@@ -260,6 +301,7 @@ export class CalendarStore {
   putEvent(calendarId: string, event: StoredEvent): void {
     const events = this.events(calendarId);
     events[event.id] = event;
+    this.changed({ kind: 'events', calendarId });
     const raw = this.data.raw[calendarId];
     if (!raw) return;
     for (const id of Object.keys(raw))
@@ -282,11 +324,13 @@ export class CalendarStore {
     if (stored) events[eventId] = { ...stored, ...stamp };
     const override = { fields: structuredClone(fields), ...stamp };
     this.data.raw[calendarId] = { ...this.data.raw[calendarId], [eventId]: override };
+    this.changed({ kind: 'events', calendarId });
     return override;
   }
 
   addTombstones(calendarId: string, tombstones: readonly Tombstone[]): void {
     this.data.tombstones[calendarId]?.push(...tombstones);
+    if (tombstones.length > 0) this.changed({ kind: 'events', calendarId });
   }
 
   /** Makes every sync token of the calendar (or of all calendars) answer 410. */

@@ -21,10 +21,13 @@ import {
   type SyncCalendar,
 } from '../../db/calendar-repository.js';
 import { applyTeamRule, calendarsSeenBy, storeCalendarList } from '../../db/team-repository.js';
+import { forgetChannelsOf } from '../../db/watch-repository.js';
 import type { SidecarError } from '../../errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
 import { storableText } from './texts.js';
+import { ChannelApi } from './channel-api.js';
+import { type ChannelChanges, reconcileChannels } from './channels.js';
 import { calendarRound, type RoundResult } from './round.js';
 import { failureText, recordPullFailure } from './pull-failure.js';
 
@@ -38,6 +41,8 @@ const SYNC_WAIT_MS = 60_000;
 
 export type CalendarInput =
   | { readonly kind: 'list' }
+  /** The credential's push channels brought in line (channels.ts). */
+  | { readonly kind: 'channels' }
   | {
       readonly kind: 'sync';
       readonly calendarId?: number;
@@ -65,7 +70,7 @@ export interface SyncCounts {
   conflicts: number;
 }
 
-export type CalendarOutput = { readonly calendars: CalendarSummary[] } | SyncCounts;
+export type CalendarOutput = { readonly calendars: CalendarSummary[] } | SyncCounts | ChannelChanges;
 
 export class GoogleCalendarService extends GoogleService<CalendarInput, CalendarOutput> {
   readonly name = 'calendar';
@@ -78,9 +83,20 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   }
 
   protected async execute(session: GoogleSession, input: CalendarInput): Promise<CalendarOutput> {
-    return input.kind === 'list'
-      ? this.listCalendars(session)
-      : this.sync(session, input.calendarId, input.waitIfBusy ?? false);
+    if (input.kind === 'list') return this.listCalendars(session);
+    if (input.kind === 'channels') return this.channels(session);
+    return this.sync(session, input.calendarId, input.waitIfBusy ?? false);
+  }
+
+  private async channels(session: GoogleSession): Promise<ChannelChanges> {
+    const settings = this.context.notifications ?? { enabled: false, address: '', tokens: undefined };
+    if (!settings.tokens) return { created: 0, renewed: 0, lost: 0, stopped: 0, failed: 0 };
+    const changes = await reconcileChannels(session, new ChannelApi(session, await this.api(session)), {
+      ...settings,
+      tokens: settings.tokens,
+    });
+    this.context.credentials.metrics.channelChanges(changes);
+    return changes;
   }
 
   private async listCalendars(session: GoogleSession): Promise<{ calendars: CalendarSummary[] }> {
@@ -186,7 +202,7 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
 
   /** The credential's last sync moves when a run brought changes (an idle run writes nothing). */
   protected override async recordSuccess(ref: CredentialRef, input: CalendarInput, output: CalendarOutput) {
-    if (input.kind !== 'sync' || !('created' in output)) return;
+    if (input.kind !== 'sync' || !('pushed' in output)) return;
     if (output.created + output.updated + output.deleted + output.pushed > 0)
       await markCredentialSynced(ref.db, ref.id);
   }
@@ -194,6 +210,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   /** A revoked or expired account: its calendars switch to another member at once (the team rule). */
   override async credentialChanged(ref: CredentialRef): Promise<void> {
     await applyTeamRule(ref.db, await calendarsSeenBy(ref.db, ref.id));
+    // Google no longer takes its token: its channels are forgotten without a call, and its team
+    // calendars get channels of their new account at the next pass.
+    await forgetChannelsOf(ref.db, ref.id);
   }
 
   protected override async recordFailure(ref: CredentialRef, input: CalendarInput, error: SidecarError) {

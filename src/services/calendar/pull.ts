@@ -56,6 +56,8 @@ export class CalendarPull {
   /** Every row written, whichever round or listing wrote it (a 410 mid-way included). */
   private readonly counts: PullCounts = { created: 0, updated: 0, deleted: 0, skipped: 0, conflicts: 0 };
   private skippedChanged = false;
+  /** The earliest `updated` of the items an incremental round listed: when Google's oldest unpulled change was made. */
+  private earliest: Date | undefined;
 
   constructor(
     private readonly session: GoogleSession,
@@ -124,10 +126,27 @@ export class CalendarPull {
       pending = page.nextPageToken ? this.page(token, page.nextPageToken) : undefined;
       pages++;
       items += page.items?.length ?? 0;
+      if (token !== null) this.noteEarliest(page.items ?? []);
       await this.write(page.items ?? [], listed);
       nextSyncToken = page.nextSyncToken ?? nextSyncToken;
     }
     return { nextSyncToken, pages, items };
+  }
+
+  /**
+   * When the oldest change an incremental pull brought was made at Google, or undefined: what shows a
+   * push channel that was not told about it lost (round.ts).
+   */
+  get earliestChange(): Date | undefined {
+    return this.earliest;
+  }
+
+  private noteEarliest(items: readonly calendar_v3.Schema$Event[]): void {
+    for (const item of items) {
+      const updated = typeof item.updated === 'string' ? new Date(item.updated) : undefined;
+      if (updated && !Number.isNaN(updated.getTime()) && !(this.earliest && this.earliest <= updated))
+        this.earliest = updated;
+    }
   }
 
   private page(token: string | null, pageToken: string | undefined): Promise<calendar_v3.Schema$Events> {

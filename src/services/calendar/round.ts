@@ -2,7 +2,8 @@
  * One round of a calendar (docs/contracts.md, "JSON-RPC" of the calendar sync): a pull (merge-aware),
  * the push of Tryton's pending changes, and, when the push changed something at Google, one more
  * incremental pull, which brings the occurrences of a series just created and recognises the push's
- * own changes without writing. The calendar then says what the round did, or, when Google refused a
+ * own changes without writing. A change at Google that its push channel was not told about shows the
+ * channel lost (docs/contracts.md, "Push notifications"). The calendar then says what the round did, or, when Google refused a
  * change, why (the change stays pending, the other events were pushed).
  */
 import type { calendar_v3 } from '@googleapis/calendar';
@@ -12,6 +13,7 @@ import {
   type RoundCounts,
   type SyncCalendar,
 } from '../../db/calendar-repository.js';
+import { markChannelLost } from '../../db/watch-repository.js';
 import type { GoogleSession } from '../google-service.js';
 import { CalendarApi } from './calendar-api.js';
 import { CalendarPull } from './pull.js';
@@ -29,7 +31,15 @@ export async function calendarRound(
   cal: SyncCalendar,
 ): Promise<RoundResult> {
   const db = session.ref.db;
-  const pulled = [await new CalendarPull(session, api, cal).run()];
+  const pull = new CalendarPull(session, api, cal);
+  const pulled = [await pull.run()];
+  // Only the first pull can bring a change made before the round: the second lists the push's own.
+  const earliest = pull.earliestChange;
+  if (earliest && (await markChannelLost(db, cal.id, earliest)))
+    session.log.warn(
+      { calendar: cal.id, changed_at: earliest.toISOString() },
+      'push channel lost: a change at Google came without a notification; it is replaced',
+    );
   const calendarApi = new CalendarApi(session, api, cal.google_id, cal.notify_attendees ? 'all' : 'none');
   const push = await new CalendarPush(db, calendarApi, cal, session.log).run();
   if (push.pushed > 0) pulled.push(await new CalendarPull(session, api, cal).run());
