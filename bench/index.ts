@@ -12,10 +12,18 @@
  *   7. calendar-push.ts       the calendar push: Tryton's saves (trytond JSON-RPC) -> trigger -> Google, 1,000
  *                             changes vs the pacer bound, 50 calendars at +100 ms vs quotas and concurrency,
  *                             save -> Google p50/p99, an idle round (trytond, its own database and emulator)
+ *   8. calendar-notifications.ts  Google's push notifications: change at Google -> Tryton p50/p99,
+ *                             notified vs polled (one sidecar); 200 accounts x 5 calendars on 3 replicas
+ *                             behind a proxy, a steady stream of changes at +100 ms: p99 vs 5 s, quota
+ *                             errors, CPU per 1,000 notifications, PostgreSQL connections vs the pools; a
+ *                             burst of 1,000 over 50 calendars: pulls vs 2 per calendar (its own databases,
+ *                             emulators)
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS, BENCH_SOURCE=head|worktree,
- * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar|push (section 6 or 7 alone), BENCH_CAL_*
- * (see calendar-sync.ts), BENCH_PUSH_* (see calendar-push.ts); logs and profiles land in .cache/bench/.
+ * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar|push|notifications (section 6, 7 or 8
+ * alone), BENCH_CAL_* (see calendar-sync.ts), BENCH_PUSH_* (see calendar-push.ts), BENCH_NOTIFY_*
+ * (see calendar-notifications.ts); logs and profiles land in .cache/bench/.
  */
+import { calendarNotifications } from './calendar-notifications.js';
 import { calendarPush } from './calendar-push.js';
 import { calendarSync } from './calendar-sync.js';
 import { coldStart } from './cold-start.js';
@@ -28,7 +36,7 @@ import { validToken, validTokenRequest } from './valid-token.js';
 import { validTokenProfile } from './valid-token-profile.js';
 
 const STORM_CREDENTIALS = Number(process.env.BENCH_STORM_CREDENTIALS ?? 100);
-/** `calendar`: only section 6; `push`: only section 7. */
+/** `calendar`: only section 6; `push`: only section 7; `notifications`: only section 8. */
 const ONLY = process.env.BENCH_ONLY;
 
 async function main(): Promise<void> {
@@ -38,9 +46,10 @@ async function main(): Promise<void> {
     `bench: ${build.source}; node ${process.version}; autocannon ${CONNECTIONS} connections x ${DURATION} s ` +
       `per figure; figures are printed, never asserted`,
   );
-  if (ONLY !== 'calendar' && ONLY !== 'push') await tokenPath(build);
-  if (ONLY !== 'push') await calendarSync(build);
-  if (ONLY !== 'calendar') await calendarPush(build);
+  if (ONLY !== 'calendar' && ONLY !== 'push' && ONLY !== 'notifications') await tokenPath(build);
+  if (ONLY !== 'push' && ONLY !== 'notifications') await calendarSync(build);
+  if (ONLY !== 'calendar' && ONLY !== 'notifications') await calendarPush(build);
+  if (ONLY !== 'calendar' && ONLY !== 'push') await calendarNotifications(build);
   console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
