@@ -77,26 +77,32 @@ export async function overdueQueues(
 }
 
 /**
- * When a round asked for by a notification should run (docs/contracts.md, "Push notifications"): at
- * once when the key has no job, or its job is due; `trailMs` after now while one runs (the next one
- * trails the burst); a trailing job already queued moves to `trailMs` after now, but never later
- * than `capMs` after it was queued, so a steady trickle cannot postpone it for ever.
+ * When a round asked for by a notification should run (docs/contracts.md, "Push notifications"):
+ * with no job under the key, at once, or `trailMs` after the calendar's last pull that wrote
+ * something (calendar_sync.last_attempt_at) when that was more recent; a job already due keeps
+ * its time; while one runs, `trailMs` after now; a trailing job already queued moves to `trailMs`
+ * after now, but never later than `capMs` after it was queued, so a steady trickle cannot postpone
+ * it for ever.
  */
 export async function notifiedRunAt(
   knex: Knex,
   jobKey: string,
+  calendarId: number,
   trailMs: number,
   capMs: number,
 ): Promise<Date> {
+  const trail = 'make_interval(secs => ?)';
   const result = await knex.raw<{ rows: Array<{ run_at: Date }> }>(
     `SELECT CASE
-              WHEN j.id IS NULL OR (j.locked_at IS NULL AND j.run_at <= now()) THEN now()
-              WHEN j.locked_at IS NOT NULL THEN now() + make_interval(secs => ?)
-              ELSE least(j.created_at + make_interval(secs => ?), now() + make_interval(secs => ?))
+              WHEN j.id IS NULL THEN greatest(now(), s.last_attempt_at + ${trail})
+              WHEN j.locked_at IS NULL AND j.run_at <= now() THEN now()
+              WHEN j.locked_at IS NOT NULL THEN now() + ${trail}
+              ELSE least(j.created_at + make_interval(secs => ?), now() + ${trail})
             END AS run_at
        FROM (SELECT 1) AS one
-       LEFT JOIN ${JOBS_SCHEMA}._private_jobs j ON j.key = ?`,
-    [trailMs / 1000, capMs / 1000, trailMs / 1000, jobKey],
+       LEFT JOIN ${JOBS_SCHEMA}._private_jobs j ON j.key = ?
+       LEFT JOIN google_integration_sidecar.calendar_sync s ON s.calendar_id = ?`,
+    [trailMs / 1000, trailMs / 1000, capMs / 1000, trailMs / 1000, jobKey, calendarId],
   );
   return result.rows[0]?.run_at ?? new Date();
 }

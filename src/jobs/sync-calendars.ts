@@ -116,9 +116,10 @@ const NOTIFIED_TRAIL_MS = 1_000;
 const NOTIFIED_CAP_MS = 10_000;
 
 /**
- * The round a notification asks for: at once when none is queued or running; while one runs, one more
- * a second after the last notification (at most 10 s after the first), so that a burst of changes makes
- * two rounds, not one per round that ends while the burst goes on.
+ * The round a notification asks for: at once when none is queued or running and the calendar's last
+ * pull that wrote something is more than a second old; otherwise one more, a second after the last
+ * notification (at most 10 s after the first), so that a burst of changes makes two rounds, not one
+ * per round that ends while the burst goes on.
  */
 export async function queueNotifiedRound(
   db: Db,
@@ -132,7 +133,7 @@ export async function queueNotifiedRound(
     jobKey,
     queueName: queueOf(calendarId),
     maxAttempts: ATTEMPTS,
-    runAt: await notifiedRunAt(db, jobKey, NOTIFIED_TRAIL_MS, NOTIFIED_CAP_MS),
+    runAt: await notifiedRunAt(db, jobKey, calendarId, NOTIFIED_TRAIL_MS, NOTIFIED_CAP_MS),
     moveQueued: true,
   });
 }
