@@ -134,7 +134,10 @@ export async function takeMessage(knex: Knex, channelId: string, messageNumber: 
 export async function watchedCalendars(knex: Knex): Promise<Set<number>> {
   const result = await knex.raw<{ rows: Array<{ target: number }> }>(
     `SELECT DISTINCT target FROM ${CHANNELS}
-      WHERE kind = 'events' AND confirmed AND NOT lost AND expires_at > now()`,
+      WHERE kind = 'events' AND confirmed AND NOT lost AND expires_at > now()
+        -- A calendar never pulled whole is due whatever its channel says: nothing would tell it.
+        AND EXISTS (SELECT 1 FROM google_integration_sidecar.calendar_sync s
+                     WHERE s.calendar_id = target AND s.sync_token IS NOT NULL)`,
   );
   return new Set(result.rows.map((row) => row.target));
 }

@@ -46,6 +46,8 @@ export class ChannelTokens {
     if (!kind) return undefined;
     const payload = `${VERSION}.${database}.${code}.${target}`;
     const given = Buffer.from(tag, 'base64url');
+    // Only the canonical spelling: a changed last character whose bits base64url drops is refused too.
+    if (given.toString('base64url') !== tag) return undefined;
     const valid = this.macKeys.some((key) => {
       const expected = Buffer.from(mac(key, channelId, payload), 'base64url');
       return expected.length === given.length && timingSafeEqual(expected, given);

@@ -62,14 +62,20 @@ async function watchedCalendar() {
   const id = listed.result.calendars.find((cal: { google_id: string }) => cal.google_id === google)
     .id as number;
   await stack.db('google_integration_calendar').where({ id }).update({ sync_enabled: true });
-  await until(
-    calendarRow.bind(null, id),
-    (row) => row.channel_status === 'active' && row.last_sync !== null,
-    {
-      ...WAIT,
-      what: `calendar ${id} watched and pulled`,
-    },
-  );
+  // Watched, and pulled whole once (an empty calendar's first pull writes no last_sync).
+  const seen = async () => ({
+    status: (await calendarRow(id)).channel_status,
+    token: (
+      await stack
+        .db('google_integration_sidecar.calendar_sync')
+        .where({ calendar_id: id })
+        .first('sync_token')
+    )?.sync_token,
+  });
+  await until(seen, (now) => now.status === 'active' && typeof now.token === 'string', {
+    ...WAIT,
+    what: `calendar ${id} watched and pulled`,
+  });
   await quiet(id);
   return { id, google, events: `/calendar/calendars/${encodeURIComponent(google)}/events` };
 }
