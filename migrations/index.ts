@@ -18,6 +18,8 @@ import * as eventLinkBase from './20261203_01_event_link_base.js';
 import * as watchChannel from './20261203_02_watch_channel.js';
 import * as pacerSlot from './20261203_03_pacer_slot.js';
 import * as credentialsListChannel from './20261203_04_credentials_list_channel.js';
+import * as credentialsContacts from './20261203_05_credentials_contacts.js';
+import * as contactsSync from './20261203_10_contacts_sync.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,4 +41,6 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261203_02_watch_channel', watchChannel],
   ['20261203_03_pacer_slot', pacerSlot],
   ['20261203_04_credentials_list_channel', credentialsListChannel],
+  ['20261203_05_credentials_contacts', credentialsContacts],
+  ['20261203_10_contacts_sync', contactsSync],
 ];

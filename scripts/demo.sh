@@ -55,17 +55,19 @@ if [[ "$(sql postgres "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" 
 fi
 # (Re)activate when the module is not activated yet or its files changed since the last start.
 module_hash="$(cd tryton-module && find . -path ./tests -prune -o -path ./doc -prune -o -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.po' \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
-module_state="$(sql "$DATABASE" "SELECT state FROM ir_module WHERE name = 'google_integration'" 2>/dev/null || true)"
-if [[ "$module_state" != activated || "$(cat "$STATE/module.hash" 2>/dev/null)" != "$module_hash" ]]; then
-  echo "demo: activating google_integration on $DATABASE (admin / admin); this takes a minute or two"
+module_state="$(sql "$DATABASE" "SELECT string_agg(state, ',' ORDER BY name) FROM ir_module WHERE name IN ('google_integration', 'party')" 2>/dev/null || true)"
+if [[ "$module_state" != activated,activated || "$(cat "$STATE/module.hash" 2>/dev/null)" != "$module_hash" ]]; then
+  echo "demo: activating google_integration and party on $DATABASE (admin / admin); this takes a minute or two"
   printf 'admin\n' > "$STATE/admin-password"
   TRYTONPASSFILE="$STATE/admin-password" .venv/bin/trytond-admin -c "$STATE/trytond.conf" -d "$DATABASE" \
-    --email admin@example.com -u google_integration --activate-dependencies
+    --email admin@example.com -u google_integration party --activate-dependencies
   echo "$module_hash" > "$STATE/module.hash"
 fi
 
 EMULATOR="http://127.0.0.1:$EMULATOR_PORT"
+# TRYTOND_URL: the contacts sync writes parties through the module's route, by Tryton's ORM.
 export DATABASE_URI="$POSTGRES_URI" SIDECAR_DATABASES="$DATABASE" SIDECAR_PORT SIDECAR_HOST=127.0.0.1 \
+  TRYTOND_URL="http://127.0.0.1:$TRYTON_PORT" \
   SIDECAR_PUBLIC_URL="http://127.0.0.1:$SIDECAR_PORT" \
   GOOGLE_AUTH_URL="$EMULATOR/o/oauth2/v2/auth" GOOGLE_TOKEN_URL="$EMULATOR/token" \
   GOOGLE_REVOKE_URL="$EMULATOR/revoke" GOOGLE_USERINFO_URL="$EMULATOR/v1/userinfo" GOOGLE_API_ROOT_URL="$EMULATOR/"

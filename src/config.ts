@@ -108,6 +108,7 @@ const envSchema = z.object({
     .min(60, { error: 'must be at least 60 seconds' })
     .max(86_400)
     .default(3600),
+  TRYTOND_URL: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_AUTH_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_AUTH_URL),
   GOOGLE_TOKEN_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL),
@@ -128,6 +129,8 @@ export interface Config {
   readonly logLevel: string;
   /** Bound of one call to Google (each attempt), in milliseconds. */
   readonly googleTimeoutMs: number;
+  /** trytond's base URL, for the module's contacts route; undefined when not set. */
+  readonly trytondUrl: string | undefined;
   /**
    * Bound of each database step, in milliseconds: getting a connection, a statement, waiting for
    * a row lock.
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
     databases: value.SIDECAR_DATABASES,
     logLevel: value.LOG_LEVEL ?? 'info',
     googleTimeoutMs: Math.round((value.SIDECAR_GOOGLE_TIMEOUT ?? 10) * 1000),
+    trytondUrl: value.TRYTOND_URL,
     databaseTimeoutMs: Math.round((value.SIDECAR_DATABASE_TIMEOUT ?? 5) * 1000),
     refresh: {
       intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60,

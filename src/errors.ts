@@ -14,6 +14,8 @@ export const ErrorType = {
   ScopeNotGranted: 'scope_not_granted',
   GoogleRejected: 'google_rejected',
   TokensUnreadable: 'tokens_unreadable',
+  ServiceNotEnabled: 'service_not_enabled',
+  TrytonUnreachable: 'tryton_unreachable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -29,6 +31,8 @@ export const ERROR_CODES: Readonly<Record<ErrorType, number>> = {
   scope_not_granted: -32008,
   google_rejected: -32009,
   tokens_unreadable: -32010,
+  service_not_enabled: -32011,
+  tryton_unreachable: -32012,
 };
 
 export class SidecarError extends Error {

@@ -12,8 +12,9 @@ import type { Config } from './config.js';
 import type { CredentialContext } from './credentials/context.js';
 import { keysOpen } from './credentials/key-check.js';
 import { TokenCache } from './credentials/token-cache.js';
-import { GoogleCalendarService } from './services/calendar/calendar-service.js';
-import { type ServiceContext, ServiceRegistry } from './services/google-service.js';
+import type { ServiceContext } from './services/google-service.js';
+import { scopesOfServices } from './services/catalog.js';
+import { Services } from './services/services.js';
 import { Pacer } from './services/pacer.js';
 import { CredentialChangeFeed } from './db/credential-changes.js';
 import { SharedCalls } from './shared-calls.js';
@@ -39,7 +40,7 @@ export interface RunningSidecar {
   readonly server: Server;
   readonly jobs: JobEngine;
   /** The Google services, and what a new one is built with (services/google-service.ts). */
-  readonly services: ServiceRegistry;
+  readonly services: Services;
   readonly serviceContext: ServiceContext;
   close(): Promise<void>;
 }
@@ -66,7 +67,6 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     }
   });
   const metrics = new Metrics();
-  const services = new ServiceRegistry();
   const credentials: CredentialContext = {
     cipher,
     google: new GoogleOAuth(config.google, {
@@ -82,8 +82,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     authorizationTtlSeconds: AUTHORIZATION_TTL_SECONDS,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     refreshes: new SharedCalls(),
-    // The services register below; a credential with synchronization on asks for their scopes.
-    serviceScopes: (row) => (row.sync_enabled ? services.scopes() : []),
+    // A credential asks for the scopes of the services it lists.
+    serviceScopes: scopesOfServices,
     tokens: new TokenCache(
       (database, handlers) =>
         new CredentialChangeFeed(pools.clientConfig(database), handlers, logger.child({ database })),
@@ -94,6 +94,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const serviceContext: ServiceContext = {
     credentials,
     apiRootUrl: config.google.apiRootUrl,
+    trytondUrl: config.trytondUrl,
     pacer: new Pacer(),
     notifications: {
       enabled: config.notifications.enabled,
@@ -101,7 +102,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       tokens: channelTokens,
     },
   };
-  services.register(new GoogleCalendarService(serviceContext));
+  const services = new Services(serviceContext);
   const context = { databases, credentials, logger, outages: new DatabaseOutages(logger), services };
   const tasks: TaskDependencies = {
     credentials,

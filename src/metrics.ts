@@ -16,6 +16,8 @@ export type CallbackOutcome =
 
 export type NotificationOutcome = 'taken' | 'replayed' | 'unknown' | 'expired' | 'forged' | 'malformed';
 
+const CONTACT_CHANGES = ['created', 'updated', 'archived', 'pushed', 'deleted', 'conflicts', 'held'] as const;
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly refreshes = new Counter({
@@ -82,6 +84,12 @@ export class Metrics {
     labelNames: ['database', 'status'] as const,
     registers: [this.registry],
   });
+  private readonly contactChanges = new Counter({
+    name: 'tryton_google_contacts_changes_total',
+    help: 'What contacts rounds did: parties created, updated, archived; contacts pushed, deleted; conflicts; deletions held by the guard',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
   private readonly releasedLocks = new Counter({
     name: 'tryton_google_job_locks_released_total',
     help: 'Job runners found dead (heartbeat lapsed) whose locked jobs and queues were released',
@@ -126,6 +134,11 @@ export class Metrics {
   }): void {
     for (const change of ['created', 'renewed', 'lost', 'stopped', 'failed'] as const)
       if (changes[change]) this.channelChangesCounter.inc({ change }, changes[change]);
+  }
+
+  contactsRound(counts: Readonly<Record<(typeof CONTACT_CHANGES)[number], number>>): void {
+    for (const change of CONTACT_CHANGES)
+      if (counts[change]) this.contactChanges.inc({ change }, counts[change]);
   }
 
   jobLocksReleased(runners: number): void {

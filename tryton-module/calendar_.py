@@ -26,7 +26,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import CalendarNotWritableError, CopyError
-from .model import SidecarMixin
+from .model import SidecarMixin, rec_name_domain
 
 ACCESS_ROLES = [
     (None, ''),
@@ -78,28 +78,34 @@ def text_color(background):
     return '#000000' if luminance > 0.6 else '#ffffff'
 
 
-def notify_synchronized(name, result):
-    "Tell the user (through the bus) what a calendar.sync did"
+def notify_counts(message, name, result, counted, notes):
+    """Tell the user (through the bus) what a synchronization did and return
+    its counts
+
+    message: the title, given the credentials' name and the counts counted;
+    notes: [(count, message)], the body's sentences of the counts not zero,
+    each given its count.
+    """
     result = result or {}
-    counts = {k: _count(result.get(k)) for k in ['skipped', *SYNC_COUNTS]}
-    bodies = []
-    if counts['conflicts']:
-        bodies.append(gettext(
-                'google_integration.msg_calendar_sync_conflicts',
-                conflicts=counts['conflicts']))
-    if counts['skipped']:
-        bodies.append(gettext(
-                'google_integration.msg_calendar_sync_skipped',
-                skipped=counts['skipped']))
-    body = ' '.join(bodies) or None
+    counts = {
+        k: _count(result.get(k)) for k in [*counted, *(k for k, _ in notes)]}
+    body = ' '.join(
+        gettext(note, **{k: counts[k]}) for k, note in notes if counts[k])
     # Without a client in the context (scripts, cron) nobody is told.
     notify(gettext(
-            'google_integration.msg_calendar_synchronized',
-            credentials=name, created=counts['created'],
-            updated=counts['updated'], deleted=counts['deleted'],
-            pushed=counts['pushed']),
-        body=body)
+            message, credentials=name, **{k: counts[k] for k in counted}),
+        body=body or None)
     return counts
+
+
+def notify_synchronized(name, result):
+    "Tell the user (through the bus) what a calendar.sync did"
+    return notify_counts(
+        'google_integration.msg_calendar_synchronized', name, result,
+        ['created', 'updated', 'deleted', 'pushed'], [
+            ('conflicts', 'google_integration.msg_calendar_sync_conflicts'),
+            ('skipped', 'google_integration.msg_calendar_sync_skipped'),
+            ])
 
 
 def sum_last_sync(calendars):
@@ -300,13 +306,7 @@ class Calendar(SidecarMixin, DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, *_ = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('name', *clause[1:]),
-            ('google_id', *clause[1:]),
-            ]
+        return rec_name_domain(clause, ['name', 'google_id'])
 
     @classmethod
     def get_credential_states(cls):

@@ -6,6 +6,8 @@ import datetime as dt
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sql.operators import Equal
+
 from trytond import backend, config
 from trytond.bus import notify
 from trytond.i18n import gettext
@@ -17,7 +19,7 @@ from trytond.transaction import Transaction
 from . import authorization_notification, sidecar
 from .exceptions import (
     AuthorizeError, ClientChangeWarning, CredentialIncompleteError,
-    RedirectURIError)
+    RedirectURIError, ServicesError)
 from .model import SidecarMixin
 
 try:
@@ -40,12 +42,36 @@ REVOKE_STATES = {
 # Where Google holds (or is about to give) a grant made to the current client:
 # changing the client there deserves a warning.
 CLIENT_BOUND_STATES = {'authorization_pending', 'authorized'}
+# The Google services a credential may serve and the scope each needs
+# (docs/contracts.md, "Services of a credential").
+SERVICES = [
+    ('calendar', "Google Calendar"),
+    ('contacts', "Google Contacts"),
+    ]
+SERVICE_SCOPES = {
+    'calendar': 'https://www.googleapis.com/auth/calendar',
+    'contacts': 'https://www.googleapis.com/auth/contacts',
+    }
+DEFAULT_SERVICES = ['calendar']
+CONTACTS_SCOPES = [
+    ('all', "All Parties"),
+    ('categories', "Parties of Categories"),
+    ]
+CONTACTS_STATUSES = [
+    ('none', "None"),
+    ('ok', "OK"),
+    ('failing', "Failing"),
+    ('held', "Deletions Held"),
+    ]
+DEFAULT_DELETION_LIMIT = 20
 # The columns only the sidecar writes: a copy must not share them.
 SIDECAR_FIELDS = [
     'oauth_state', 'code_verifier', 'authorization_url',
     'authorization_requested_at', 'access_token', 'refresh_token',
     'token_expiry', 'granted_scopes', 'account_email', 'last_error',
     'last_sync',
+    'contacts_last_sync', 'contacts_last_error', 'contacts_last_counts',
+    'contacts_held_deletions',
     ]
 
 
@@ -71,6 +97,16 @@ def format_timestamp(lang, value):
         zone, timezone = 'UTC', dt.timezone.utc
     value = value.replace(tzinfo=dt.timezone.utc).astimezone(timezone)
     return f'{lang.strftime(value.replace(tzinfo=None))} ({zone})'
+
+
+class JSONVarChar(fields.MultiSelection):
+    """A MultiSelection stored as the JSON text of its list in a VARCHAR
+
+    The sidecar reads the column as text (docs/contracts.md, "Credentials
+    table"), and the standalone migration creates it as a VARCHAR; trytond's
+    MultiSelection reads and writes such text as it does on SQLite.
+    """
+    _sql_type = 'VARCHAR'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +200,60 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         "this user reads the private events of the calendars the account "
         "may change.")
 
+    services = JSONVarChar(
+        SERVICES, "Services", sort=False,
+        help="The Google services the account serves.\n"
+        "The next authorization asks Google for their permissions: "
+        "click \"Re-authorize\" after ticking one.")
+    service_status = fields.Function(
+        fields.Text(
+            "Service Status",
+            help="Whether Google granted each service its permission."),
+        'get_service_status')
+
+    # The contacts synchronization (docs/contracts.md, "Contacts
+    # synchronization"). Columns of the credentials table, so that the
+    # table is the same whether the party module is activated or not (the
+    # sidecar's standalone migration creates them too); the categories and
+    # the buttons, which need parties, are added where party is activated
+    # (contact.py).
+    contacts_scope = fields.Selection(
+        CONTACTS_SCOPES, "Parties to Synchronize", sort=False,
+        states={
+            'required': Eval('services', []).contains('contacts'),
+            },
+        help="Which parties are synchronized with the account's contacts; "
+        "a contact made in Google is always taken.")
+    contacts_deletion_limit = fields.Integer(
+        "Deletion Limit (%)",
+        domain=['OR',
+            ('contacts_deletion_limit', '=', None),
+            [('contacts_deletion_limit', '>=', 0),
+                ('contacts_deletion_limit', '<=', 100)],
+            ],
+        states={
+            'required': Eval('services', []).contains('contacts'),
+            },
+        help="The percentage of the synchronized contacts a round may "
+        "delete or archive (beyond 5); a round that would delete more "
+        "holds them until \"Allow Deletions\" is clicked.")
+    contacts_allowed_deletions = fields.Integer(
+        "Allowed Deletions", readonly=True,
+        help="How many deletions the next round may make beyond the limit, "
+        "set by \"Allow Deletions\".")
+    contacts_status = fields.Selection(
+        CONTACTS_STATUSES, "Contacts Status", readonly=True, sort=False,
+        help="How the last contacts round went (written by the sidecar).")
+    contacts_last_sync = fields.Timestamp(
+        "Contacts Last Synchronization", readonly=True)
+    contacts_last_error = fields.Text("Contacts Last Error", readonly=True)
+    contacts_last_counts = fields.Text(
+        "Contacts Last Counts", readonly=True,
+        help="What the last contacts round did.")
+    contacts_held_deletions = fields.Integer(
+        "Held Deletions", readonly=True,
+        help="The deletions the last round held back.")
+
     @classmethod
     def __setup__(cls):
         super().__setup__()
@@ -189,9 +279,21 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     @classmethod
     def __register__(cls, module):
         super().__register__(module)
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        # Rows made before these columns (or by the sidecar's standalone
+        # table) get the defaults; the form writes them for new rows.
+        for column, default in [
+                (table.services, cls.services.sql_format(DEFAULT_SERVICES)),
+                (table.contacts_scope, 'all'),
+                (table.contacts_deletion_limit, DEFAULT_DELETION_LIMIT),
+                (table.contacts_allowed_deletions, 0),
+                (table.contacts_status, 'none'),
+                ]:
+            cursor.execute(*table.update(
+                    [column], [default], where=Equal(column, None)))
         if backend.name == 'postgresql':
-            authorization_notification.create(
-                Transaction().connection.cursor())
+            authorization_notification.create(cursor)
 
     @classmethod
     def default_state(cls):
@@ -206,6 +308,26 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         return False
 
     @classmethod
+    def default_services(cls):
+        return list(DEFAULT_SERVICES)
+
+    @classmethod
+    def default_contacts_scope(cls):
+        return 'all'
+
+    @classmethod
+    def default_contacts_deletion_limit(cls):
+        return DEFAULT_DELETION_LIMIT
+
+    @classmethod
+    def default_contacts_allowed_deletions(cls):
+        return 0
+
+    @classmethod
+    def default_contacts_status(cls):
+        return 'none'
+
+    @classmethod
     def default_redirect_uri(cls):
         base = sidecar_public_url()
         if not base:
@@ -218,9 +340,33 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         # to the original row (its OAuth state and tokens are bound to it).
         default = default.copy() if default is not None else {}
         default.setdefault('state', cls.default_state())
+        default.setdefault('contacts_status', cls.default_contacts_status())
+        # An allowance was given for the original account's held deletions.
+        default.setdefault(
+            'contacts_allowed_deletions',
+            cls.default_contacts_allowed_deletions())
         for name in SIDECAR_FIELDS:
             default.setdefault(name, None)
         return super().copy(records, default=default)
+
+    @classmethod
+    def get_service_status(cls, records, name):
+        "Per service of the credentials, whether Google granted its scope"
+        selection = dict(cls.fields_get(['services'])['services']['selection'])
+        result = {}
+        for record in records:
+            granted = set((record.granted_scopes or '').split())
+            lines = []
+            for service in record.services or []:
+                label = selection.get(service, service)
+                if SERVICE_SCOPES.get(service) in granted:
+                    message = 'msg_service_granted'
+                else:
+                    message = 'msg_service_not_granted'
+                lines.append(gettext(
+                        f'google_integration.{message}', service=label))
+            result[record.id] = '\n'.join(lines) or None
+        return result
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
@@ -248,6 +394,23 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         if not field_names or 'redirect_uri' in field_names:
             for record in records:
                 record.check_redirect_uri()
+        if not field_names or 'services' in field_names:
+            cls.check_services(records)
+
+    @classmethod
+    def check_services(cls, records):
+        "Contacts are parties: refuse them where party is not activated"
+        try:
+            Pool().get('party.party')
+        except KeyError:
+            pass
+        else:
+            return
+        for record in records:
+            if 'contacts' in (record.services or []):
+                raise ServicesError(gettext(
+                        'google_integration.msg_contacts_need_party',
+                        credentials=record.rec_name))
 
     def check_redirect_uri(self):
         if not self.redirect_uri:

@@ -32,9 +32,11 @@ from trytond.transaction import (
 
 from . import sync_trigger
 from .calendar_ import COLOR, WRITABLE_ROLES, text_color
+from .conflict import ConflictMixin
 from .credentials import parse_utc
 from .exceptions import (
     ConflictError, EventDetailError, EventError, EventValidationError)
+from .model import rec_name_domain
 
 VISIBILITIES = [
     (None, ''),
@@ -77,21 +79,8 @@ GOOGLE_FIELDS = [
 VERSION_FIELDS = [
     'summary', 'when', 'location', 'description', 'attendees', 'visibility',
     'status', 'repeat']
-CONFLICT_KINDS = [
-    (None, ''),
-    ('edit', "Changed on Both Sides"),
-    ('delete', "Deleted and Changed"),
-    ]
-CONFLICT_WINNERS = [
-    (None, ''),
-    ('tryton', "Tryton"),
-    ('google', "Google"),
-    ]
-CONFLICT_STATES = [
-    ('open', "Open"),
-    ('applied', "Applied"),
-    ('dismissed', "Dismissed"),
-    ]
+# The fields of a version whose values a conflict shows translated.
+CONFLICT_SELECTIONS = ['visibility', 'status', 'repeat_frequency']
 ATTENDEE_SEPARATORS = re.compile(r'[\s,;]+')
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+$')
 # Civil time runs from UTC-12 to UTC+14: whatever the client's zone, a day
@@ -1147,10 +1136,13 @@ class EventTombstone(ModelSQL):
         return self.summary or self.google_id
 
 
-class EventConflict(ModelSQL, ModelView):
+class EventConflict(ConflictMixin, ModelSQL, ModelView):
     "A field both sides changed, or an event one deleted and one changed"
     __name__ = 'google_integration.event.conflict'
     __string__ = "Google Calendar Conflict"
+    _record_field = 'event'
+    _version_fields = VERSION_FIELDS
+    _version_name = 'summary'
 
     calendar = fields.Many2One(
         'google_integration.calendar', "Calendar",
@@ -1159,140 +1151,41 @@ class EventConflict(ModelSQL, ModelView):
         'google_integration.event', "Event", readonly=True,
         ondelete='SET NULL')
     google_id = fields.Char("Google ID", required=True, readonly=True)
-    kind = fields.Selection(
-        CONFLICT_KINDS, "Kind", readonly=True, sort=False)
-    winner = fields.Selection(
-        CONFLICT_WINNERS, "Kept", readonly=True, sort=False,
-        help="The side whose version was kept: the later change.")
-    kept = fields.Text("Kept Values", readonly=True)
-    lost = fields.Text("Lost Values", readonly=True)
-    state = fields.Selection(
-        CONFLICT_STATES, "State", readonly=True, sort=False)
-    kept_version = fields.Function(
-        fields.Text("Kept Version"), 'get_versions')
     lost_version = fields.Function(
         fields.Text(
             "Lost Version",
             help="What \"Apply\" writes onto the event."),
         'get_versions')
-    field_labels = fields.Function(
-        fields.Char("Changed Fields"), 'get_field_labels')
-    # Last: the name of the column shadows the module in the class body.
-    fields = fields.Char(
-        "Fields", readonly=True,
-        help="The fields concerned, separated by commas.")
 
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order = [
-            ('create_date', 'DESC'),
-            ('id', 'DESC'),
-            ]
-        cls._buttons.update({
-                'apply': {
-                    'invisible': Eval('state') != 'open',
-                    'depends': ['state'],
-                    },
-                'dismiss': {
-                    'invisible': Eval('state') != 'open',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        table_h = cls.__table_handler__(module)
-        # The sidecar's INSERTs may not name it.
-        table_h.db_default('state', 'open')
-
-    @classmethod
-    def default_state(cls):
-        return 'open'
-
-    @staticmethod
-    def _load(value):
-        "The version of a JSON column, as a dictionary"
-        try:
-            version = json.loads(value) if value else {}
-        except ValueError:
-            return None
-        return version if isinstance(version, dict) else None
-
-    def get_rec_name(self, name):
-        if self.event:
-            return self.event.rec_name
-        for value in [self.lost, self.kept]:
-            version = self._load(value) or {}
-            if version.get('summary'):
-                return version['summary']
+    def _default_rec_name(self):
         return self.google_id
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, *_ = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('google_id', *clause[1:]),
-            ('event.rec_name', *clause[1:]),
-            ]
+        return rec_name_domain(clause, ['google_id', 'event.rec_name'])
 
     @classmethod
     def _labels(cls):
-        "The names and values of the fields of a version, translated"
         pool = Pool()
         Event = pool.get('google_integration.event')
-        descriptions = Event.fields_get(
-            DETAIL_FIELDS + ['visibility', 'status', 'repeat_frequency'])
-        labels = {n: d['string'] for n, d in descriptions.items()}
+        labels = {
+            n: d['string'] for n, d in Event.fields_get(
+                DETAIL_FIELDS + CONFLICT_SELECTIONS).items()}
         labels['when'] = gettext('google_integration.msg_conflict_field_when')
         labels['repeat'] = gettext(
             'google_integration.msg_conflict_field_repeat')
-        selections = {
-            n: dict(descriptions[n]['selection'])
-            for n in ['visibility', 'status', 'repeat_frequency']}
-        return labels, selections
-
-    def get_field_labels(self, name):
-        labels, _ = self._labels()
-        return ', '.join(
-            labels.get(f.strip(), f.strip())
-            for f in (self.fields or '').split(',') if f.strip())
+        return labels
 
     @classmethod
-    def get_versions(cls, conflicts, names):
+    def _format_context(cls):
+        "The user's language, and the translated values of the selections"
         pool = Pool()
+        Event = pool.get('google_integration.event')
         Lang = pool.get('ir.lang')
-        lang = Lang.get()
-        labels, selections = cls._labels()
-        result = {n: {} for n in names}
-        for conflict in conflicts:
-            for name in names:
-                value = conflict.kept if name == 'kept_version' else (
-                    conflict.lost)
-                result[name][conflict.id] = conflict._describe(
-                    value, lang, labels, selections)
-        return result
-
-    def _describe(self, value, lang, labels, selections):
-        "One line per field of a version, as a user reads it"
-        version = self._load(value)
-        if version is None:
-            return value
-        if not version:
-            if self.kind == 'delete':
-                return gettext('google_integration.msg_conflict_deleted')
-            return ''
-        lines = []
-        names = VERSION_FIELDS + sorted(version.keys() - set(VERSION_FIELDS))
-        for name in names:
-            if name in version:
-                text = self._format_value(
-                    name, version[name], lang, selections)
-                lines.append(f'{labels.get(name, name)}: {text}')
-        return '\n'.join(lines)
+        selections = {
+            n: dict(d['selection']) for n, d in Event.fields_get(
+                CONFLICT_SELECTIONS).items()}
+        return {'lang': Lang.get(), 'selections': selections}
 
     @classmethod
     def _format_value(cls, name, value, lang, selections):
@@ -1358,17 +1251,6 @@ class EventConflict(ModelSQL, ModelView):
                 frequency=frequency, until=until)
         return frequency or ''
 
-    @classmethod
-    @ModelView.button
-    def apply(cls, conflicts):
-        "Write the losing version onto the event, which pushes it to Google"
-        for conflict in conflicts:
-            values = {'state': 'applied'}
-            event = conflict._apply()
-            if event:
-                values['event'] = event.id
-            cls.write([conflict], values)
-
     def _apply(self):
         """Write the lost version, or for a deletion create the event again
         from it (a new appointment); return the event"""
@@ -1385,9 +1267,3 @@ class EventConflict(ModelSQL, ModelView):
                     conflict=self.rec_name))
         Event.write([self.event], values)
         return self.event
-
-    @classmethod
-    @ModelView.button
-    def dismiss(cls, conflicts):
-        "Keep the winning version"
-        cls.write(conflicts, {'state': 'dismissed'})

@@ -69,6 +69,14 @@ class TokensUnreadableError(SidecarError):
     "The sidecar can not decrypt the stored tokens (encryption key missing)"
 
 
+class ServiceNotEnabledError(SidecarError):
+    "The credentials do not list the Google service the method needs"
+
+
+class TrytonUnreachableError(SidecarError):
+    "The sidecar could not reach the module's route (TRYTOND_URL, key)"
+
+
 class ClientChangeWarning(UserWarning):
     "The OAuth client of credentials Google authorized is being changed"
 
@@ -95,3 +103,11 @@ class EventValidationError(ValidationError):
 
 class ConflictError(UserError):
     "The losing version of a conflict can not be applied"
+
+
+class ServicesError(ValidationError):
+    "The services of credentials can not be served"
+
+
+class ContactConflictError(UserError):
+    "The losing version of a contact conflict can not be applied"

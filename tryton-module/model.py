@@ -37,3 +37,12 @@ class SidecarMixin:
             params.setdefault('credential_id', credential.id)
             name = credential.rec_name
         return sidecar.call(method, params, credentials=name)
+
+
+def rec_name_domain(clause, names):
+    """The domain of a search_rec_name clause over the fields names: any of
+    them matches, or none of them for a negative operator"""
+    _, operator, *_ = clause
+    bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+        'not ') else 'OR'
+    return [bool_op, *((n, *clause[1:]) for n in names)]

@@ -54,6 +54,10 @@ ERRORS = {
         exceptions.GoogleRejectedError, 'msg_google_rejected', True),
     'tokens_unreadable': (
         exceptions.TokensUnreadableError, 'msg_tokens_unreadable', True),
+    'service_not_enabled': (
+        exceptions.ServiceNotEnabledError, 'msg_service_not_enabled', True),
+    'tryton_unreachable': (
+        exceptions.TrytonUnreachableError, 'msg_tryton_unreachable', True),
     'unauthenticated': (
         exceptions.SidecarUnauthenticatedError,
         'msg_sidecar_unauthenticated', False),

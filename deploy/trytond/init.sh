@@ -39,8 +39,9 @@ PY
 passfile="$(mktemp)"
 trap 'rm -f "$passfile"' EXIT
 printf '%s\n' "$TRYTON_ADMIN_PASSWORD" > "$passfile"
-set -- -d "$TRYTON_DATABASE" -u google_integration --activate-dependencies
+# party too: the contacts sync keeps parties and Google Contacts in step.
+set -- -d "$TRYTON_DATABASE" -u google_integration party --activate-dependencies
 # The admin's email and password are Tryton's to keep once set: given only to a new database.
 [ "$state" = existing ] || set -- "$@" --email "${TRYTON_ADMIN_EMAIL:-admin@example.com}"
 TRYTONPASSFILE="$passfile" "${TRYTOND_ADMIN:-trytond-admin}" "$@"
-echo "tryton-google-init: google_integration is activated in $TRYTON_DATABASE"
+echo "tryton-google-init: google_integration and party are activated in $TRYTON_DATABASE"

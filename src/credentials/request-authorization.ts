@@ -3,9 +3,9 @@
  * verifier, the consent URL, and the credential moved to authorization_pending. A new request
  * replaces any earlier pending one, whose state then no longer matches.
  */
-import { findCredential, updateCredential } from '../db/credentials-repository.js';
+import { type CredentialRow, findCredential, updateCredential } from '../db/credentials-repository.js';
 import { ErrorType, SidecarError } from '../errors.js';
-import { requestedScopes } from '../oauth/scopes.js';
+import { IDENTITY_SCOPES, missingScopes, requestedScopes, splitScopes } from '../oauth/scopes.js';
 import { stateDigest } from '../oauth/state-token.js';
 import { type CredentialContext, type CredentialRef, credentialLogger } from './context.js';
 import { credentialNotFound } from './errors.js';
@@ -49,7 +49,7 @@ export async function requestAuthorization(
   const { codeVerifier, codeChallenge } = await context.google.createCodeVerifier();
   const url = await context.google.buildAuthorizationUrl(client, {
     state: state.value,
-    scopes: requestedScopes(row.scopes, context.serviceScopes(row)),
+    scopes: consentScopes(row, requestedScopes(row.scopes, context.serviceScopes(row))),
     codeChallenge,
   });
   const requestedAt = context.now();
@@ -68,6 +68,18 @@ export async function requestAuthorization(
     authorization_url: url,
     expires_at: new Date(requestedAt.getTime() + context.authorizationTtlSeconds * 1000).toISOString(),
   };
+}
+
+/**
+ * Incremental consent (docs/contracts.md, "Services of a credential"): a credential whose grant is
+ * alive asks Google only for what it lacks (with include_granted_scopes, Google's answer covers the
+ * union); any other asks for everything.
+ */
+function consentScopes(row: CredentialRow, wanted: string[]): string[] {
+  const granted = splitScopes(row.granted_scopes);
+  const missing = missingScopes(wanted, granted);
+  const alive = row.state === 'authorized' && row.refresh_token !== null && granted.length > 0;
+  return alive && missing.length > 0 ? splitScopes([...IDENTITY_SCOPES, ...missing].join(' ')) : wanted;
 }
 
 function isHttpUrl(value: string): boolean {

@@ -34,11 +34,13 @@ export interface CredentialRow {
   readonly last_error: string | null;
   readonly last_sync: Date | null;
   readonly sync_enabled: boolean | null;
+  /** The services the credential serves, a JSON list as Tryton's MultiSelection stores it. */
+  readonly services: string | null;
 }
 
 /** The columns the sidecar may write. */
 export type CredentialChanges = Partial<
-  Omit<CredentialRow, 'id' | 'name' | 'client_id' | 'client_secret'>
+  Omit<CredentialRow, 'id' | 'name' | 'client_id' | 'client_secret' | 'services'>
 > & {
   readonly authorization_url?: string | null;
 };
@@ -62,6 +64,7 @@ const COLUMNS = [
   'last_error',
   'last_sync',
   'sync_enabled',
+  'services',
 ] as const;
 
 export async function findCredential(knex: Knex, id: number): Promise<CredentialRow | undefined> {

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 const TABLE = 'google_integration_sidecar.credential_lease';
 
 /** What the lease is for: a refresh, a code exchange, or the pull of one calendar (`sync:<id>`). */
-export type LeasePurpose = 'refresh' | 'exchange' | `sync:${number}`;
+export type LeasePurpose = 'refresh' | 'exchange' | `sync:${number}` | 'contacts';
 
 /** Takes the lease if it is free or expired; true when `holder` now holds it. */
 export async function acquireLease(

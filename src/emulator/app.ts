@@ -1,7 +1,8 @@
 /**
  * The emulator's HTTP surface (express 5): Google's OAuth endpoints at Google's paths on one host, and
- * Calendar v3 under `/calendar/v3/` (Google's API root is the emulator's root), and the separate
- * test-control API under `/__emulator/`, and a web page for people at the root (`/`, `/ui/`).
+ * Calendar v3 under `/calendar/v3/` and the People API under `/v1/people` and `/v1/contactGroups`
+ * (Google's API root is the emulator's root), and the separate test-control API under `/__emulator/`,
+ * and a web page for people at the root (`/`, `/ui/`).
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { requestLog } from '../http/request-log.js';
@@ -12,6 +13,7 @@ import { authRoute } from './oauth/auth-route.js';
 import { revokeRoute } from './oauth/revoke-route.js';
 import { tokenRoute } from './oauth/token-route.js';
 import { userinfoRoute } from './oauth/userinfo-route.js';
+import { PEOPLE_PREFIX, peopleRoutes } from './people/routes.js';
 import { RequestGuard } from './request-guard.js';
 import type { EmulatorState } from './state.js';
 import type { Traffic } from './traffic.js';
@@ -52,6 +54,8 @@ export function createEmulatorApp({
   app.use(revokeRoute(state, traffic));
   app.use(userinfoRoute(state, traffic));
   app.use(CALENDAR_PREFIX, calendarRoutes(state, traffic));
+  // After userinfo (`/v1/userinfo`): the People routes take only `/v1/people...` and `/v1/contactGroups...`.
+  app.use(PEOPLE_PREFIX, peopleRoutes(state, traffic));
   // The root page for people (web/): like the control API, it can change everything, so it goes with it.
   if (controlApi) app.use(webRoutes(state, guard));
   app.use((_request, response) => {

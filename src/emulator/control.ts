@@ -1,7 +1,7 @@
 /**
  * The test-control API under `/__emulator/`: JSON in, JSON out, for tests and for users' own development.
  * It scripts the emulator (clients, revocations, expiry, the clock, latency, failures, push-notification
- * channels and their delivery) and reads its call counts. It is not part of the Google-like surface: none of its calls are counted, delayed or failed.
+ * channels and their delivery, contacts) and reads its call counts. It is not part of the Google-like surface: none of its calls are counted, delayed or failed.
  * Every call passes the request guard first (request-guard.ts): it can change everything, so only the
  * developer's own tools may reach it.
  */
@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { parse } from './control-body.js';
 import { CALENDAR_CONTROL_PREFIX, calendarControlRoutes } from './calendar/control.js';
 import { pushControlRoutes } from './calendar/push-control.js';
+import { PEOPLE_CONTROL_PREFIX, peopleControlRoutes } from './people/control.js';
 import { parseDateTime } from './calendar/tz.js';
 import type { RequestGuard } from './request-guard.js';
 import type { EmulatorState } from './state.js';
@@ -43,6 +44,8 @@ const schemas = {
       reason: z.string().min(1).max(64).optional(),
       /** Endpoint `calendar` only: taken only by calls on this calendar (`/calendar/v3/calendars/<id>/...`). */
       calendar_id: z.string().min(1).optional(),
+      /** Taken only by calls of this operation, as the stats name it (`people.createContact`, `events.list`). */
+      operation: z.string().min(1).max(64).optional(),
     })
     .refine((body) => body.calendar_id === undefined || body.endpoint === 'calendar', {
       error: 'calendar_id is only for endpoint "calendar"',
@@ -119,6 +122,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic, guard: Req
       headers: body.headers ?? {},
       reason: body.reason,
       calendarId: body.calendar_id,
+      operation: body.operation,
     });
     response.json({ pending: traffic.pendingFailures() });
   });
@@ -158,6 +162,7 @@ export function controlRoutes(state: EmulatorState, traffic: Traffic, guard: Req
   });
   router.use(CALENDAR_CONTROL_PREFIX, calendarControlRoutes(state.calendar));
   router.use(pushControlRoutes(state.push));
+  router.use(PEOPLE_CONTROL_PREFIX, peopleControlRoutes(state.people));
   router.use((_request, response) => {
     response.status(404).json({ error: 'not_found', error_description: 'No such control endpoint.' });
   });

@@ -1,7 +1,7 @@
 /**
  * The state file (`tryton-google emulator --state PATH`): the whole emulated Google (clients, consent
  * requests, codes and tokens with their expiries, grants, calendars, events, sync bookkeeping, push
- * channels) as one JSON document, read once at start and written after changes. Writes are debounced, one
+ * channels, contacts and contact groups) as one JSON document, read once at start and written after changes. Writes are debounced, one
  * at a time, and atomic (a temporary file in the same directory, fsync, rename) with mode 0600, since the
  * file holds live tokens.
  * A file that cannot be read or does not hold a state is an error at start, never a silent reset; a file
@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Logger } from '../log.js';
 import type { StoredChannel } from './calendar/channels.js';
 import type { CalendarData } from './calendar/types.js';
+import type { PeopleData } from './people/types.js';
 import type { EmulatorState, OAuthData } from './state.js';
 
 export const STATE_FILE_VERSION = 1;
@@ -28,6 +29,8 @@ export interface StateFile {
   readonly calendar: CalendarData;
   /** Push-notification channels (not what was being delivered); absent in files written before them. */
   readonly channels?: StoredChannel[];
+  /** Contacts and contact groups; absent in files written before the People API was emulated. */
+  readonly people?: PeopleData;
 }
 
 /** The state file is unreadable or holds something else; the message names the file and the problem. */
@@ -145,6 +148,46 @@ const channelSchema = z.object({
   lost: z.boolean().optional(),
   resourceGone: z.boolean().optional(),
 });
+const contactVersionSchema = z.looseObject({
+  seq: int,
+  visibleAt: int,
+  updateTime: int,
+  etag: z.string(),
+  sourceEtag: z.string(),
+  resourceName: z.string(),
+  previousResourceNames: strings,
+  deleted: z.boolean(),
+  fields: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+  groups: strings,
+});
+const peopleSchema = z.object({
+  seq: int.min(0),
+  accounts: z.record(
+    z.string(),
+    z.object({
+      contacts: z.record(
+        z.string(),
+        z.object({ id: z.string(), versions: z.array(contactVersionSchema).min(1) }),
+      ),
+      groups: z.record(
+        z.string(),
+        z.looseObject({
+          id: z.string(),
+          groupType: z.enum(['USER_CONTACT_GROUP', 'SYSTEM_CONTACT_GROUP']),
+          name: z.string(),
+          etag: z.string(),
+          updated: int,
+          seq: int,
+        }),
+      ),
+      tokenEpoch: int,
+      visibleUntil: int.default(0),
+    }),
+  ),
+  propagationDelayMs: int.min(0),
+  quota: z.looseObject({ enabled: z.boolean() }),
+  usage: z.record(z.string(), z.array(z.number())),
+});
 const fileSchema = z.object({
   version: z.literal(STATE_FILE_VERSION),
   savedAt: z.string(),
@@ -152,6 +195,7 @@ const fileSchema = z.object({
   oauth: oauthSchema,
   calendar: calendarSchema,
   channels: z.array(channelSchema).optional(),
+  people: peopleSchema.optional(),
 });
 
 /** The state in `path`, or undefined when there is no such file yet. */
@@ -194,6 +238,7 @@ export function snapshot(state: EmulatorState): StateFile {
     oauth: state.toJSON(),
     calendar: state.calendar.toJSON(),
     channels: state.push.toJSON(),
+    people: state.people.toJSON(),
   };
 }
 
@@ -202,6 +247,8 @@ export function restore(state: EmulatorState, file: StateFile): void {
   state.setClockOffset(file.clock?.offsetMs ?? 0);
   state.calendar.load(file.calendar);
   state.push.load(file.channels ?? []);
+  if (file.people) state.people.load(file.people);
+  else state.people.reset();
 }
 
 /** Writes `text` to `path` atomically with mode 0600: temporary file, fsync, rename. */
@@ -293,5 +340,5 @@ export class StateSaver {
 
 /** The file's content but for the time it was saved: what tells whether there is anything to write. */
 function comparableContent(file: StateFile): string {
-  return JSON.stringify([file.clock, file.oauth, file.calendar, file.channels]);
+  return JSON.stringify([file.clock, file.oauth, file.calendar, file.channels, file.people]);
 }

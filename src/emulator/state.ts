@@ -7,6 +7,7 @@
  */
 import { PushChannels } from './calendar/channels.js';
 import { CalendarStore } from './calendar/store.js';
+import { PeopleStore } from './people/store.js';
 import { randomToken, TOKEN_PREFIX } from './secrets.js';
 
 export interface Client {
@@ -110,11 +111,14 @@ export class EmulatorState {
   readonly calendar: CalendarStore;
   /** Push-notification channels and their delivery (calendar/channels.ts); reset with the calendars. */
   readonly push: PushChannels;
+  /** Contacts and contact groups of every account (people/store.ts); reset with the rest. */
+  readonly people: PeopleStore;
 
   constructor(options: StateOptions) {
     this.options = options;
     this.calendar = new CalendarStore(() => this.now());
     this.push = new PushChannels(this.calendar);
+    this.people = new PeopleStore(() => this.now());
   }
 
   /** The emulator's time: the injected clock, moved by the control API's offset. */
@@ -300,6 +304,7 @@ export class EmulatorState {
     this.offsetMs = 0;
     // Forgets the push channels and delivery settings too (they follow the store's reset).
     this.calendar.reset();
+    this.people.reset();
   }
 
   private deleteTokens(predicate: (token: TokenBase) => boolean): number {

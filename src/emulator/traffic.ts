@@ -2,13 +2,15 @@
  * What tests script about traffic rather than about OAuth: call counts per endpoint, added latency and
  * injected failures. Every Google-like route passes through `surfaceEndpoint`, which counts the call
  * first (an injected failure still "reached Google"), then waits, then fails if a failure is queued.
+ * The APIs (calendar, people) are counted per operation, and a failure may be aimed at one operation.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, RequestHandler, Response } from 'express';
 import { injectedFailureBody } from './calendar/errors.js';
+import { injectedPeopleFailureBody } from './people/errors.js';
 
 /** Names of the Google-like endpoints that stats, latency and failures address. */
-export const ENDPOINTS = ['auth', 'token', 'revoke', 'userinfo', 'calendar'] as const;
+export const ENDPOINTS = ['auth', 'token', 'revoke', 'userinfo', 'calendar', 'people'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 /** Endpoints whose stats are split by kind (the token endpoint by grant type), with the kinds always shown. */
@@ -16,6 +18,8 @@ const KINDS: Partial<Record<Endpoint, readonly string[]>> = {
   token: ['authorization_code', 'refresh_token'],
   // Calendar calls are split by operation (`events.list`, `events.insert`, ...), shown once called.
   calendar: [],
+  // People calls likewise (`people.connections.list`, `contactGroups.list`, ...).
+  people: [],
 };
 
 export interface Failure {
@@ -29,6 +33,8 @@ export interface Failure {
   readonly reason?: string | undefined;
   /** Calendar only: taken only by calls addressing this calendar; the others pass it by. */
   readonly calendarId?: string | undefined;
+  /** Taken only by calls of this operation (the kind the stats show, e.g. `people.createContact`). */
+  readonly operation?: string | undefined;
 }
 
 export type Stats = Record<string, number | Record<string, number>>;
@@ -83,12 +89,15 @@ export class Traffic {
 
   /**
    * The first queued failure this call can take: any without a calendar, or one aimed at a calendar in
-   * `calendars` (what the call addresses). Failures aimed elsewhere stay queued, in their order.
+   * `calendars` (what the call addresses), and any without an operation, or one aimed at `operation`.
+   * Failures aimed elsewhere stay queued, in their order.
    */
-  takeFailure(endpoint: Endpoint, calendars: readonly string[] = []): Failure | undefined {
+  takeFailure(endpoint: Endpoint, calendars: readonly string[] = [], operation = ''): Failure | undefined {
     const queue = this.failures.get(endpoint) ?? [];
     const index = queue.findIndex(
-      (failure) => failure.calendarId === undefined || calendars.includes(failure.calendarId),
+      (failure) =>
+        (failure.calendarId === undefined || calendars.includes(failure.calendarId)) &&
+        (failure.operation === undefined || failure.operation === operation),
     );
     const next = queue[index];
     if (next === undefined || Math.random() >= next.probability) return undefined;
@@ -133,10 +142,11 @@ export function surfaceEndpoint(
   calendars?: (request: Request) => readonly string[],
 ): RequestHandler {
   return async (request, response, next) => {
-    traffic.count(endpoint, kind ? kindOf(kind(request)) : '');
+    const operation = kind ? kindOf(kind(request)) : '';
+    traffic.count(endpoint, operation);
     const ms = traffic.latencyFor(endpoint);
     if (ms > 0) await sleep(ms);
-    const failure = traffic.takeFailure(endpoint, calendars?.(request));
+    const failure = traffic.takeFailure(endpoint, calendars?.(request), operation);
     if (failure === undefined) {
       next();
       return;
@@ -159,11 +169,12 @@ function sendFailure(response: Response, endpoint: Endpoint, failure: Failure): 
 }
 
 /**
- * Bodies as Google answers them: the OAuth endpoints speak RFC 6749 errors, the APIs (userinfo, calendar)
- * Google's JSON error envelope.
+ * Bodies as Google answers them: the OAuth endpoints speak RFC 6749 errors, the APIs (userinfo, calendar,
+ * people) Google's JSON error envelope.
  */
 export function defaultFailureBody(endpoint: Endpoint, status: number, reason?: string): unknown {
   if (endpoint === 'calendar') return injectedFailureBody(status, reason);
+  if (endpoint === 'people') return injectedPeopleFailureBody(status, reason);
   if (endpoint === 'userinfo') {
     const [reason, apiStatus, message] =
       status === 429

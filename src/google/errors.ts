@@ -27,6 +27,8 @@ export class GoogleError extends Error {
     readonly code: string | undefined,
     readonly transient: boolean,
     readonly retryAfterMs?: number,
+    /** Every reason Google gave (`errors[].reason` and the google.rpc.ErrorInfo of `details`). */
+    readonly reasons: readonly string[] = [],
   ) {
     super(message);
     this.name = 'GoogleError';
@@ -55,7 +57,7 @@ export class GoogleError extends Error {
       const code = networkCode(error);
       return new GoogleError(`${operation}: Google could not be reached (${code})`, undefined, code, true);
     }
-    const { code, description } = parseBody(response?.data);
+    const { code, description, reasons } = parseBody(response?.data);
     const transient = status >= 500 || status === 429 || (code !== undefined && TRANSIENT_REASONS.has(code));
     return new GoogleError(
       `${operation}: Google answered ${status}${code ? ` ${code}` : ''}${description ? ` (${description})` : ''}`,
@@ -63,27 +65,39 @@ export class GoogleError extends Error {
       code,
       transient,
       retryAfter(response?.headers),
+      reasons,
     );
   }
 }
 
 /** OAuth bodies are `{error, error_description}`; API bodies `{error: {code, message, status, errors}}`. */
-function parseBody(data: unknown): { code: string | undefined; description: string | undefined } {
+function parseBody(data: unknown): {
+  code: string | undefined;
+  description: string | undefined;
+  reasons: string[];
+} {
   const body = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   if (typeof body.error === 'string') {
     return {
       code: body.error,
       description: typeof body.error_description === 'string' ? body.error_description : undefined,
+      reasons: [],
     };
   }
   const nested = (typeof body.error === 'object' && body.error !== null ? body.error : {}) as Record<
     string,
     unknown
   >;
-  const first = Array.isArray(nested.errors) ? (nested.errors[0] as Record<string, unknown>) : undefined;
-  const reason = typeof first?.reason === 'string' ? first.reason : undefined;
+  // Older APIs give `errors[].reason`; newer ones (People) a google.rpc.ErrorInfo in `details`, and
+  // some both: the code is the former when present (the Calendar's rate-limit reasons), and every
+  // reason is kept for callers that look for one (EXPIRED_SYNC_TOKEN).
+  const reasons = [nested.errors, nested.details]
+    .flatMap((list) => (Array.isArray(list) ? (list as Record<string, unknown>[]) : []))
+    .map((item) => item?.reason)
+    .filter((reason): reason is string => typeof reason === 'string');
   return {
-    code: reason ?? (typeof nested.status === 'string' ? nested.status : undefined),
+    reasons,
+    code: reasons[0] ?? (typeof nested.status === 'string' ? nested.status : undefined),
     description: typeof nested.message === 'string' ? nested.message : undefined,
   };
 }

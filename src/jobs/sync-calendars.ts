@@ -19,7 +19,7 @@ import { calendarsWithPendingChanges } from '../db/push-repository.js';
 import { applyTeamRule } from '../db/team-repository.js';
 import { watchedCalendars } from '../db/watch-repository.js';
 import type { Db } from '../db/handle.js';
-import type { ServiceRegistry } from '../services/google-service.js';
+import type { Services } from '../services/services.js';
 import type { JobQueue } from './engine.js';
 
 export const SYNC_ALL_TASK = 'sync_calendars';
@@ -81,12 +81,11 @@ export async function queueCalendarSyncs(db: Db, queue: JobQueue, schedule: Pass
  * have been queued (by Tryton's trigger, a pass) before the team rule moved it to another one.
  */
 export async function syncOneCalendar(
-  services: ServiceRegistry,
+  services: Services,
   ref: CredentialRef,
   calendarId: number,
 ): Promise<void> {
-  const service = services.get('calendar');
-  if (!service) throw new Error('the calendar service is not registered');
+  const service = services.calendar;
   const credential = (await syncCredentialOf(ref.db, calendarId)) ?? ref.id;
   await service.run({ ...ref, id: credential }, { kind: 'sync', calendarId });
 }

@@ -6,7 +6,7 @@ import type { TaskList } from 'graphile-worker';
 import type { CredentialContext } from '../credentials/context.js';
 import type { Db } from '../db/handle.js';
 import type { JobQueue } from './engine.js';
-import type { ServiceRegistry } from '../services/google-service.js';
+import type { Services } from '../services/services.js';
 import { calendarTablesExist } from '../db/calendar-repository.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -16,6 +16,7 @@ import {
   queueChannelReconciles,
   runCalendarService,
 } from './watch-channels.js';
+import { queueContactRounds, SYNC_CONTACTS_TASK, syncContacts } from './sync-contacts.js';
 import { REFRESH_TASK, type RefreshSchedule, refreshDueTokens, scheduleRefresh } from './refresh-tokens.js';
 import {
   isCalendarPayload,
@@ -32,7 +33,7 @@ export interface TaskDependencies {
   readonly open: (database: string) => Promise<Db>;
   readonly queue: (database: string) => Promise<JobQueue>;
   readonly refresh: RefreshSchedule;
-  readonly services: ServiceRegistry;
+  readonly services: Services;
   readonly syncIntervalSeconds: number;
   readonly notifications: { readonly enabled: boolean; readonly watchedIntervalSeconds: number };
   readonly metrics: Metrics;
@@ -62,6 +63,7 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
         });
         if (await calendarTablesExist(db))
           await queueChannelReconciles(database, db, queue, deps.notifications.enabled, deps.metrics);
+        await queueContactRounds(db, queue);
       } finally {
         await scheduleCalendarSyncs(queue, new Date(Date.now() + deps.syncIntervalSeconds * 1000));
       }
@@ -70,6 +72,15 @@ export function taskList(database: string, deps: TaskDependencies): TaskList {
       if (!isCalendarPayload(payload)) throw new Error('sync_calendar needs credential_id and calendar_id');
       const db = await deps.open(database);
       await syncOneCalendar(deps.services, { database, db, id: payload.credential_id }, payload.calendar_id);
+    },
+    [SYNC_CONTACTS_TASK]: async (payload) => {
+      if (!isCredentialPayload(payload)) throw new Error('sync_contacts needs credential_id');
+      const db = await deps.open(database);
+      await syncContacts(
+        deps.services,
+        { database, db, id: payload.credential_id },
+        await deps.queue(database),
+      );
     },
     [CHANNELS_TASK]: async (payload) => {
       if (!isCredentialPayload(payload)) throw new Error('watch_channels needs credential_id');

@@ -9,7 +9,7 @@ import type { CredentialRef } from '../credentials/context.js';
 import type { Db } from '../db/handle.js';
 import { channelCounts, credentialsToWatch } from '../db/watch-repository.js';
 import type { Metrics } from '../metrics.js';
-import type { ServiceRegistry } from '../services/google-service.js';
+import type { Services } from '../services/services.js';
 import type { JobQueue } from './engine.js';
 
 export const CHANNELS_TASK = 'watch_channels';
@@ -57,13 +57,11 @@ export async function queueChannelReconciles(
 }
 
 export async function runCalendarService(
-  services: ServiceRegistry,
+  services: Services,
   ref: CredentialRef,
   input: { kind: 'channels' } | { kind: 'list' },
 ): Promise<void> {
-  const service = services.get('calendar');
-  if (!service) throw new Error('the calendar service is not registered');
-  await service.run(ref, input);
+  await services.calendar.run(ref, input);
 }
 
 export function isCredentialPayload(payload: unknown): payload is CredentialPayload {

@@ -3,7 +3,7 @@ import type { CredentialContext } from '../credentials/context.js';
 import type { ServedDatabases } from '../db/served-databases.js';
 import type { DatabaseOutages } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
-import type { ServiceRegistry } from '../services/google-service.js';
+import type { Services } from '../services/services.js';
 
 export interface RpcContext {
   readonly databases: ServedDatabases;
@@ -12,5 +12,5 @@ export interface RpcContext {
   /** Turns database failures into database_unavailable, logging each outage once per window. */
   readonly outages: DatabaseOutages;
   /** The Google services (calendar, ...), by name. */
-  readonly services: ServiceRegistry;
+  readonly services: Services;
 }

@@ -18,6 +18,7 @@ import {
   credentialsStatus,
 } from './methods/credentials.js';
 import { calendarListCalendars, calendarSync } from './methods/calendar.js';
+import { contactsSync } from './methods/contacts.js';
 import { discoverMethod } from './methods/discover.js';
 
 export const METHODS: readonly RpcMethod[] = [
@@ -28,6 +29,7 @@ export const METHODS: readonly RpcMethod[] = [
   credentialsStatus,
   calendarListCalendars,
   calendarSync,
+  contactsSync,
   discoverMethod(() => METHODS, packageJson.version),
 ];
 

@@ -7,24 +7,28 @@
  * Google goes through `session.call`: paced under the quotas, bounded in time, retried when
  * transient (5xx, 429, rate-limit 403s, network), and retried once with a fresh token on a 401;
  * 404, 409, 410 and 412 come back as GoogleError for the subclass to act on.
- * Adding a service (Drive, Gmail, Contacts) is a subclass and a `register` call (docs/services.md).
+ * A service with a `key` (services catalog.ts) runs only for credentials that list it.
+ * Adding a service (Drive, Gmail) is a subclass and a field of `Services` (services.ts, docs/services.md).
  */
 import { forceRefresh, getAccessToken } from '../credentials/access-token.js';
 import type { CredentialContext, CredentialRef } from '../credentials/context.js';
 import { credentialLogger } from '../credentials/context.js';
 import { googleFailure } from '../credentials/errors.js';
-import { SidecarError } from '../errors.js';
+import { ErrorType, SidecarError } from '../errors.js';
 import { GoogleError } from '../google/errors.js';
 import { callGoogle } from '../google/retry.js';
 import { findCredential } from '../db/credentials-repository.js';
 import type { Logger } from '../log.js';
 import type { ChannelTokens } from '../oauth/channel-token.js';
+import { type ServiceKey, servicesOf } from './catalog.js';
 import type { PacedCaller, Pacer } from './pacer.js';
 
 export interface ServiceContext {
   readonly credentials: CredentialContext;
   /** Root of Google's REST APIs (GOOGLE_API_ROOT_URL): Google's, or the emulator's. */
   readonly apiRootUrl: string;
+  /** trytond's base URL (TRYTOND_URL), where a service writes Tryton's records through its ORM. */
+  readonly trytondUrl?: string | undefined;
   readonly pacer: Pacer;
   /** Google's push notifications: whether channels are made, where they call, their tokens. */
   readonly notifications?: {
@@ -58,6 +62,14 @@ export abstract class GoogleService<Input, Output> {
   abstract readonly name: string;
   /** Scopes the service needs; a credential asks for those of its enabled services. */
   abstract readonly scopes: readonly string[];
+  /** Which of the credential's `services` this is; a service without one runs for every credential. */
+  readonly key: ServiceKey | undefined = undefined;
+  /**
+   * The pacer bucket of the account's calls and its requests a minute: a service with a Google quota
+   * of its own (People) has its own bucket; the others share the calendar's.
+   */
+  protected readonly pacerBucket: { readonly name: string; readonly perMinute: number } | undefined =
+    undefined;
 
   constructor(protected readonly context: ServiceContext) {}
 
@@ -70,7 +82,8 @@ export abstract class GoogleService<Input, Output> {
       return output;
     } catch (caught) {
       const error = caught instanceof GoogleError ? googleFailure(ref.id, caught) : caught;
-      if (error instanceof SidecarError) {
+      // A credential that does not list the service has nothing of it to record the refusal on.
+      if (error instanceof SidecarError && error.type !== ErrorType.ServiceNotEnabled) {
         log.warn({ type: error.type, err: error.message }, `${this.name} failed`);
         await this.recordFailure(ref, input, error).catch((failure: Error) =>
           log.warn({ err: failure.message }, 'could not record the failure'),
@@ -93,12 +106,21 @@ export abstract class GoogleService<Input, Output> {
 
   private async openSession(ref: CredentialRef, log: Logger): Promise<GoogleSession> {
     const { credentials, pacer, apiRootUrl } = this.context;
+    const row = await findCredential(ref.db, ref.id);
+    if (row && this.key && !servicesOf(row).includes(this.key)) {
+      throw new SidecarError(
+        ErrorType.ServiceNotEnabled,
+        `credential ${ref.id} does not list the ${this.name} service: tick it on the credential and click Re-authorize`,
+        { credential_id: ref.id, service: this.key },
+      );
+    }
     let token = (await getAccessToken(credentials, ref, { minValidity: 300, scopes: this.scopes }))
       .access_token;
     const policy = credentials.google.retry;
     const caller: PacedCaller = {
-      user: String(ref.id),
-      project: (await findCredential(ref.db, ref.id))?.client_id ?? '',
+      user: this.pacerBucket ? `${this.pacerBucket.name}:${ref.id}` : String(ref.id),
+      project: row?.client_id ?? '',
+      ...(this.pacerBucket ? { perUser: this.pacerBucket.perMinute } : {}),
     };
     // A rate-limit answer holds off every replica's calls; the hold is best effort, the call goes on.
     const onFailure = (error: GoogleError) =>
@@ -138,35 +160,5 @@ export abstract class GoogleService<Input, Output> {
         }
       },
     };
-  }
-}
-
-/** The services the sidecar runs, by name. */
-export class ServiceRegistry {
-  private readonly services = new Map<string, GoogleService<unknown, unknown>>();
-
-  register<S extends GoogleService<never, unknown>>(service: S): S {
-    this.services.set(service.name, service as unknown as GoogleService<unknown, unknown>);
-    return service;
-  }
-
-  get(name: string): GoogleService<unknown, unknown> | undefined {
-    return this.services.get(name);
-  }
-
-  /** Tells every service that a credential stopped handing out tokens; a failure is only logged. */
-  async credentialChanged(ref: CredentialRef, log: Logger): Promise<void> {
-    for (const service of this.services.values()) {
-      await service
-        .credentialChanged(ref)
-        .catch((error: Error) =>
-          log.warn({ service: service.name, err: error.message }, 'could not follow the credential change'),
-        );
-    }
-  }
-
-  /** Every scope the registered services need, for the consent request. */
-  scopes(): string[] {
-    return [...new Set([...this.services.values()].flatMap((service) => service.scopes))];
   }
 }

@@ -26,8 +26,10 @@ const PROJECT_REASONS = new Set(['rateLimitExceeded', 'quotaExceeded']);
 const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
 
 export interface PacedCaller {
-  /** The credential making the call. */
+  /** The credential making the call (and the service's bucket, for a service with its own quota). */
   readonly user: string;
+  /** That bucket's requests per minute, when not the calendar's. */
+  readonly perUser?: number;
   /** Its OAuth client. */
   readonly project: string;
 }
@@ -38,7 +40,7 @@ export class Pacer {
   /** Waits until a request of `caller` may go out, and books its slot. */
   async take(db: Db, caller: PacedCaller): Promise<void> {
     const wait = await bookSlots(db, [
-      { key: `user:${caller.user}`, spacingMs: 60_000 / this.limits.perUser },
+      { key: `user:${caller.user}`, spacingMs: 60_000 / (caller.perUser ?? this.limits.perUser) },
       { key: `project:${caller.project}`, spacingMs: 60_000 / this.limits.perProject },
     ]);
     if (wait > 0) await sleep(wait);

@@ -1,7 +1,7 @@
 /**
  * deploy/trytond/init.sh, the one-shot `tryton-init` of docker-compose.yml, run here with the
  * project's trytond 8.0 (the same series as the image): it creates the database when missing,
- * activates google_integration with the admin password it is given, and is safe to run again.
+ * activates google_integration and party with the admin password it is given, and is safe to run again.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -50,15 +50,15 @@ describe('tryton-google-init (deploy/trytond/init.sh)', () => {
       TRYTON_ADMIN_EMAIL: 'ops@example.com',
     });
     expect(first.stderr).toContain(`created the database ${database}`);
-    expect(first.stdout).toContain(`google_integration is activated in ${database}`);
+    expect(first.stdout).toContain(`google_integration and party are activated in ${database}`);
 
     const db = connect(database);
     let passwordHash: string;
     try {
       const modules = await db('ir_module')
-        .whereIn('name', ['google_integration', 'res'])
+        .whereIn('name', ['google_integration', 'party', 'res'])
         .select('name', 'state');
-      expect(modules.map((row) => row.state)).toEqual(['activated', 'activated']);
+      expect(modules.map((row) => row.state)).toEqual(['activated', 'activated', 'activated']);
       const admin = await db('res_user').where({ login: 'admin' }).first('email', 'password_hash');
       expect(admin.email).toBe('ops@example.com');
       expect(admin.password_hash).toBeTruthy();
@@ -72,7 +72,7 @@ describe('tryton-google-init (deploy/trytond/init.sh)', () => {
 
     const again = await init({ TRYTON_ADMIN_PASSWORD: 'another', TRYTON_ADMIN_EMAIL: 'other@example.com' });
     expect(again.stderr).not.toContain('created the database');
-    expect(again.stdout).toContain(`google_integration is activated in ${database}`);
+    expect(again.stdout).toContain(`google_integration and party are activated in ${database}`);
     // The admin's email and password belong to Tryton once set.
     const check = connect(database);
     try {

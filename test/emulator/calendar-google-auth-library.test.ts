@@ -6,41 +6,28 @@
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { CALENDAR, CLIENT, consent, REDIRECT_URI, start } from './oauth-helpers.js';
+import { CALENDAR, clientConsent, controlRequest, oauthClientOptions, start } from './oauth-helpers.js';
 
 describe('Calendar v3 through OAuth2Client.request', () => {
   let emulator: RunningEmulator;
   let client: OAuth2Client;
   const root = () => `${emulator.url}/calendar/v3`;
-  const control = (path: string, body: unknown) =>
-    fetch(`${emulator.url}/__emulator${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const control = (path: string, body: unknown) => controlRequest(emulator.url, 'POST', path, body);
 
   beforeAll(async () => {
     emulator = await start();
     client = new OAuth2Client({
-      clientId: CLIENT.clientId,
-      clientSecret: CLIENT.clientSecret,
-      redirectUri: REDIRECT_URI,
+      ...oauthClientOptions(emulator.url),
       // Without it the client trusts expiry_date and does not retry a 401 after a refresh.
       forceRefreshOnFailure: true,
-      endpoints: {
-        oauth2AuthBaseUrl: `${emulator.url}/o/oauth2/v2/auth`,
-        oauth2TokenUrl: `${emulator.url}/token`,
-        oauth2RevokeUrl: `${emulator.url}/revoke`,
-      },
     });
-    const url = client.generateAuthUrl({
-      access_type: 'offline',
-      prompt: 'consent',
-      scope: ['openid', 'email', CALENDAR],
-    });
-    const location = await consent(url, emulator.url, { email: 'gal@example.com' });
-    const { tokens } = await client.getToken(location.searchParams.get('code') ?? '');
-    client.setCredentials(tokens);
+    client.setCredentials(
+      await clientConsent(client, emulator.url, 'gal@example.com', {
+        access_type: 'offline',
+        prompt: 'consent',
+        scope: ['openid', 'email', CALENDAR],
+      }),
+    );
   });
   afterAll(async () => {
     await emulator?.close();

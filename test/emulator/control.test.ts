@@ -101,6 +101,7 @@ describe('POST /__emulator/failures', () => {
       revoke: 0,
       userinfo: 0,
       calendar: {},
+      people: {},
     });
   });
 
@@ -160,6 +161,7 @@ describe('POST /__emulator/reset', () => {
       revoke: 0,
       userinfo: 0,
       calendar: {},
+      people: {},
     });
     const started = performance.now();
     expect((await userinfo(emulator.url, tokens.access_token)).status).toBe(401);

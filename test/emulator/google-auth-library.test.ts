@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { CALENDAR, CLIENT, consent, REDIRECT_URI, start, USERINFO_EMAIL, userinfo } from './oauth-helpers.js';
+import { CALENDAR, consent, oauthClientOptions, start, USERINFO_EMAIL, userinfo } from './oauth-helpers.js';
 
 const LIBRARY = 'google-auth-library';
 const installed = (() => {
@@ -28,16 +28,7 @@ describe.skipIf(!installed)('google-auth-library OAuth2Client against the emulat
 
   it('runs getToken with a code verifier, refreshAccessToken and revokeToken', async () => {
     const { OAuth2Client } = (await import(LIBRARY)) as any;
-    const client = new OAuth2Client({
-      clientId: CLIENT.clientId,
-      clientSecret: CLIENT.clientSecret,
-      redirectUri: REDIRECT_URI,
-      endpoints: {
-        oauth2AuthBaseUrl: `${emulator.url}/o/oauth2/v2/auth`,
-        oauth2TokenUrl: `${emulator.url}/token`,
-        oauth2RevokeUrl: `${emulator.url}/revoke`,
-      },
-    });
+    const client = new OAuth2Client(oauthClientOptions(emulator.url));
     const { codeVerifier, codeChallenge } = await client.generateCodeVerifierAsync();
     const url = client.generateAuthUrl({
       access_type: 'offline',

@@ -1,8 +1,10 @@
 /**
  * Drives the emulator the way a client and a user do, by plain HTTP: consent page -> form -> decision ->
- * redirect -> token exchange. Shared by the emulator's test files.
+ * redirect -> token exchange, and the JSON calls of the emulated APIs and of the control API that the API
+ * harnesses (calendar-helpers.ts, people-helpers.ts) are built on. Shared by the emulator's test files.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Credentials, GenerateAuthUrlOpts, OAuth2Client } from 'google-auth-library';
 import { type RunningEmulator, startEmulator, type EmulatorOptions } from '../../src/emulator/server.js';
 
 export const CLIENT = {
@@ -151,6 +153,31 @@ export async function userinfo(base: string, accessToken: string, path = '/v1/us
   return { status: answer.status, headers: answer.headers, body: (await answer.json()) as any };
 }
 
+/** The options of a google-auth-library OAuth2Client that uses CLIENT against the emulator at `base`. */
+export function oauthClientOptions(base: string) {
+  return {
+    clientId: CLIENT.clientId,
+    clientSecret: CLIENT.clientSecret,
+    redirectUri: REDIRECT_URI,
+    endpoints: {
+      oauth2AuthBaseUrl: `${base}/o/oauth2/v2/auth`,
+      oauth2TokenUrl: `${base}/token`,
+      oauth2RevokeUrl: `${base}/revoke`,
+    },
+  };
+}
+
+/** An OAuth2Client's own flow: its auth URL (from `options`) consented as `email`, then its code exchanged. */
+export async function clientConsent(
+  client: OAuth2Client,
+  base: string,
+  email: string,
+  options: GenerateAuthUrlOpts,
+): Promise<Credentials> {
+  const location = await consent(client.generateAuthUrl(options), base, { email });
+  return (await client.getToken(location.searchParams.get('code') ?? '')).tokens;
+}
+
 /** The whole flow: consent (allow) then code exchange with a correct verifier. */
 export async function authorize(base: string, overrides: Record<string, string | undefined> = {}) {
   const { verifier, challenge } = pkcePair();
@@ -166,4 +193,92 @@ export async function authorize(base: string, overrides: Record<string, string |
     expires_in: number;
     id_token?: string;
   };
+}
+
+/** An access token of `email` for `scopes` (with `openid email`), through the whole flow. */
+export async function accessToken(base: string, email: string, scopes: readonly string[]): Promise<string> {
+  return (await authorize(base, { login_hint: email, scope: `openid email ${scopes.join(' ')}` }))
+    .access_token;
+}
+
+/** An answer of an emulated API or of the control API, its body parsed as JSON (undefined when empty). */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: any;
+}
+
+/** What the API harnesses (calendar-helpers.ts, people-helpers.ts) offer alike. */
+export interface ApiHarness {
+  readonly emulator: RunningEmulator;
+  /** An access token of `email` for `scopes` (default the API's main scope), through the consent flow. */
+  token(email: string, scopes?: readonly string[]): Promise<string>;
+  /** A call of the API as `token`'s bearer (none when undefined), `path` under the API's root. */
+  api(token: string | undefined, method: string, path: string, options?: CallOptions): Promise<Answer>;
+  /** A control API call, `path` under the harness's control root. */
+  control(method: string, path: string, body?: unknown): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface CallOptions {
+  /** Query parameters: a list repeats the parameter, an undefined value leaves it out. */
+  readonly query?: Query;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** One request, `body` (when given) as JSON. */
+export async function jsonCall(
+  method: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const answer = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await answer.text();
+  return { status: answer.status, headers: answer.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A call of the emulated API at `root` (`<url>/calendar/v3`, `<url>/v1`), with `token` as its bearer. */
+export function apiCall(
+  root: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
+  const url = new URL(`${root}${path}`);
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(item));
+  }
+  return jsonCall(method, url.toString(), options.body, {
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...options.headers,
+  });
+}
+
+/** A control API call at `path` under `/__emulator`; a call other than GET sends `{}` when given no body. */
+export function controlRequest(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  return jsonCall(method, `${base}/__emulator${path}`, body ?? (method === 'GET' ? undefined : {}));
+}
+
+/** Every page of a listing, `page` asked with each nextPageToken in turn until the last page. */
+export async function allPages(page: (pageToken: string | undefined) => Promise<Answer>): Promise<any[]> {
+  const pages: any[] = [];
+  let pageToken: string | undefined;
+  do {
+    const answer = await page(pageToken);
+    if (answer.status !== 200)
+      throw new Error(`list answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    pages.push(answer.body);
+    pageToken = answer.body.nextPageToken;
+  } while (pageToken);
+  return pages;
 }

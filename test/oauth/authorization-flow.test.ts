@@ -316,6 +316,7 @@ describe('JSON-RPC refusals', () => {
       'credentials.status',
       'calendar.list_calendars',
       'calendar.sync',
+      'contacts.sync',
       'rpc.discover',
     ]);
   });

@@ -26,15 +26,18 @@ function trytondEnv(): NodeJS.ProcessEnv {
   return { ...process.env, TRYTOND_DATABASE__URI: POSTGRES_URI, TRYTONPASSFILE: passfile };
 }
 
+/** What the template activates: the module, and party (its extra dependency) for the contacts sync. */
+const MODULES = ['google_integration', 'party'];
+
 /**
- * `trytond-admin -d NAME -u google_integration --activate-dependencies`, initialising NAME if empty
- * (the admin's email and password file keep it from prompting).
+ * `trytond-admin -d NAME -u google_integration party --activate-dependencies`, initialising NAME if
+ * empty (the admin's email and password file keep it from prompting).
  */
 export async function activateModule(database: string): Promise<{ stdout: string; stderr: string }> {
   await ensureVenv();
   return run(
     join(VENV, 'bin', 'trytond-admin'),
-    ['-d', database, '--email', 'admin@example.com', '-u', 'google_integration', '--activate-dependencies'],
+    ['-d', database, '--email', 'admin@example.com', '-u', ...MODULES, '--activate-dependencies'],
     { env: trytondEnv(), maxBuffer: 1 << 26, timeout: 600_000 },
   );
 }
@@ -51,6 +54,7 @@ function moduleHash(): string {
   };
   walk(MODULE_DIR);
   hash.update(readFileSync(join(MODULE_DIR, 'requirements-dev.txt')));
+  hash.update(MODULES.join(' '));
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -5,15 +5,12 @@ import datetime as dt
 import json
 import os
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from trytond import config
 from trytond.bus import Bus
 from trytond.model.exceptions import (
     AccessError, RequiredValidationError, ValidationError)
@@ -24,111 +21,9 @@ from trytond.pyson import PYSONDecoder, PYSONEncoder
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-API_KEY = 'k3y-that-must-not-leak'
-
-
-def config_get(options):
-    "A trytond config.get that answers the [google_integration] options given"
-    get = config.get
-
-    def _get(section, option, default=None):
-        if section == 'google_integration':
-            return options.get(option, default)
-        return get(section, option, default)
-    return patch.object(config, 'get', _get)
-
-
-class FakeSidecar:
-    """A real HTTP server on 127.0.0.1 answering like the sidecar would
-
-    Each request pops the next queued answer: a function of the JSON-RPC
-    request returning (status, content type, body, delay in seconds).
-    """
-
-    def __init__(self):
-        self.answers = []
-        self.requests = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length)
-                try:
-                    request = json.loads(body)
-                except ValueError:
-                    request = None
-                fake.requests.append({
-                        'path': self.path,
-                        'headers': dict(self.headers),
-                        'json': request,
-                        })
-                if fake.answers:
-                    answer = fake.answers.pop(0)
-                else:
-                    answer = FakeSidecar.text(500, "no answer queued")
-                status, content_type, content, delay = answer(request)
-                if delay:
-                    time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header('Content-Type', content_type)
-                    self.send_header('Content-Length', str(len(content)))
-                    if 300 <= status < 400:
-                        self.send_header(
-                            'Location', fake.url + '/elsewhere')
-                    self.end_headers()
-                    self.wfile.write(content)
-                except OSError:
-                    pass
-
-            def log_message(self, format, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        host, port = self.server.server_address[:2]
-        return f'http://{host}:{port}'
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def reset(self):
-        self.answers.clear()
-        self.requests.clear()
-
-    @staticmethod
-    def json(status, value, delay=0):
-        def answer(request):
-            content = value(request) if callable(value) else value
-            return (
-                status, 'application/json', json.dumps(content).encode(),
-                delay)
-        return answer
-
-    @staticmethod
-    def text(status, text, delay=0):
-        return lambda request: (
-            status, 'text/html', text.encode(), delay)
-
-    def result(self, result, delay=0):
-        self.answers.append(self.json(200, lambda request: {
-                    'jsonrpc': '2.0', 'id': request['id'],
-                    'result': result}, delay=delay))
-
-    def error(self, code, message, type_=None, status=200):
-        error = {'code': code, 'message': message}
-        if type_:
-            error['data'] = {'type': type_}
-        self.answers.append(self.json(status, lambda request: {
-                    'jsonrpc': '2.0', 'id': request['id'], 'error': error}))
+from .tools import (
+    API_KEY, FakeSidecar, RecordsTestMixin, SidecarTestMixin, clear_cache,
+    config_get)
 
 
 def closed_port_url():
@@ -139,31 +34,13 @@ def closed_port_url():
     return f'http://127.0.0.1:{port}'
 
 
-class GoogleIntegrationTestCase(ModuleTestCase):
+class GoogleIntegrationTestCase(
+        SidecarTestMixin, RecordsTestMixin, ModuleTestCase):
     "Test Google Integration module"
     module = 'google_integration'
     # The optional dependency (extras_depend), as Tryton's modules test
     # theirs: the standard checks then cover its views too.
     extras = ['party']
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sidecar = FakeSidecar()
-        cls.addClassCleanup(cls.sidecar.close)
-
-    def setUp(self):
-        super().setUp()
-        self.sidecar.reset()
-
-    def sidecar_config(self, **options):
-        values = {
-            'sidecar_url': self.sidecar.url + '/',
-            'sidecar_api_key': API_KEY,
-            'sidecar_timeout': '5',
-            }
-        values.update(options)
-        return config_get({k: v for k, v in values.items() if v is not None})
 
     def assertNoSecret(self, error):
         for text in [error.message, error.description, str(error)]:
@@ -458,30 +335,6 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                     if not decoder({'state': state}).decode(
                         encoder.encode(states.get('invisible', False)))}
                 self.assertEqual(visible, buttons)
-
-    def create_credentials(self, **values):
-        Credentials = Pool().get('google_integration.google_credentials')
-        record = Credentials(
-            name="Main",
-            client_id='id.apps.googleusercontent.com',
-            client_secret='secret',
-            redirect_uri='http://127.0.0.1:8200/db/google/callback',
-            **values)
-        record.save()
-        return record
-
-    def set_columns(self, record, **values):
-        "Write columns as the sidecar does: in SQL, behind Tryton's back"
-        Credentials = Pool().get('google_integration.google_credentials')
-        table = Credentials.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [getattr(table, c) for c in values], list(values.values()),
-                where=table.id == record.id))
-        # Forget what this transaction read before, as after a write.
-        for cache in Transaction().cache.values():
-            cache.pop(Credentials.__name__, None)
-        return Credentials(record.id)
 
     @with_transaction()
     def test_request_authorization(self):
@@ -827,23 +680,6 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
     # Calendars and events: the sidecar writes them with SQL, as root.
 
-    def insert(self, model, **values):
-        "Insert a row as the sidecar does: SQL, root's stamps; return its id"
-        Model = Pool().get(model)
-        table = Model.__table__()
-        cursor = Transaction().connection.cursor()
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        values = {
-            'create_uid': 0, 'create_date': now,
-            'write_uid': 0, 'write_date': now, **values}
-        cursor.execute(*table.insert(
-                [getattr(table, c) for c in values], [list(values.values())],
-                returning=[table.id]))
-        id_, = cursor.fetchone()
-        for cache in Transaction().cache.values():
-            cache.pop(Model.__name__, None)
-        return id_
-
     def create_calendar(self, credential, google_id='primary', **values):
         Calendar = Pool().get('google_integration.calendar')
         values.setdefault('name', google_id)
@@ -861,15 +697,6 @@ class GoogleIntegrationTestCase(ModuleTestCase):
             self.insert(
                 'google_integration.event.detail', event=event.id, **detail)
         return event
-
-    def create_user(self, login, *groups):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        user = User(name=login.title(), login=login, groups=[
-                ModelData.get_id('google_integration', g) for g in groups])
-        user.save()
-        return user
 
     def as_user(self, user):
         "Act as user through RPC: access rights and record rules apply"
@@ -1462,9 +1289,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
                     'WHERE id = %s AND calendar_list_channel '
                     'IS DISTINCT FROM %s', (status, credential.id, status))
                 self.assertEqual(cursor.rowcount, 1)
-                for cache in Transaction().cache.values():
-                    cache.pop(Calendar.__name__, None)
-                    cache.pop(Credentials.__name__, None)
+                clear_cache(Calendar.__name__, Credentials.__name__)
                 self.assertEqual(Calendar(calendar.id).channel_status, status)
                 self.assertEqual(
                     Calendar(calendar.id).channel_expires, expires)
@@ -2255,11 +2080,8 @@ class GoogleIntegrationTestCase(ModuleTestCase):
 
     def set_calendar(self, calendar, **values):
         "Write the calendar as the sidecar does"
-        table = Pool().get('google_integration.calendar').__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [getattr(table, c) for c in values], list(values.values()),
-                where=table.id == calendar.id))
+        self.set_columns(calendar, **values)
+        # What the transaction read of its events depends on it too.
         for cache in Transaction().cache.values():
             cache.clear()
 
@@ -2496,36 +2318,13 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         cursor.execute('DROP SCHEMA IF EXISTS google_integration_jobs CASCADE')
         event = self.appointment(calendar)
 
-        # graphile-worker's add_job, recording its calls.
-        cursor.execute('CREATE SCHEMA google_integration_jobs')
-        cursor.execute(
-            'CREATE TABLE google_integration_jobs.calls ('
-            'identifier text, payload json, queue_name text, '
-            'max_attempts integer, job_key text)')
-        cursor.execute(
-            'CREATE FUNCTION google_integration_jobs.add_job('
-            'identifier text, payload json DEFAULT NULL, '
-            'queue_name text DEFAULT NULL, run_at timestamptz DEFAULT NULL, '
-            'max_attempts integer DEFAULT NULL, job_key text DEFAULT NULL, '
-            'priority integer DEFAULT NULL, flags text[] DEFAULT NULL, '
-            "job_key_mode text DEFAULT 'replace') RETURNS void "
-            'LANGUAGE sql AS $$ INSERT INTO google_integration_jobs.calls '
-            'VALUES (identifier, payload, queue_name, max_attempts, '
-            'job_key) $$')
-
-        def calls():
-            cursor.execute(
-                'SELECT identifier, payload::text, queue_name, max_attempts, '
-                'job_key FROM google_integration_jobs.calls')
-            return [(i, json.loads(p), q, m, k) for i, p, q, m, k in cursor]
+        self.add_job_schema()
+        calls = self.job_calls
 
         def reset():
-            # A new transaction would queue again: so does a reset of the
-            # setting that remembers this one did.
-            cursor.execute('DELETE FROM google_integration_jobs.calls')
-            cursor.execute(
-                "SELECT set_config('google_integration.queued_' || id, "
-                "'', true) FROM google_integration_calendar")
+            # A new transaction would queue again.
+            self.reset_job_calls(
+                'google_integration.queued_', 'google_integration_calendar')
 
         Event.write([event], {'summary': "Changed"})
         Event.write([event], {'location': "Room 1"})
@@ -2564,14 +2363,7 @@ class GoogleIntegrationTestCase(ModuleTestCase):
         self.assertEqual(calls(), [])
 
         # An add_job that fails does not fail the save.
-        cursor.execute(
-            'CREATE OR REPLACE FUNCTION google_integration_jobs.add_job('
-            'identifier text, payload json DEFAULT NULL, '
-            'queue_name text DEFAULT NULL, run_at timestamptz DEFAULT NULL, '
-            'max_attempts integer DEFAULT NULL, job_key text DEFAULT NULL, '
-            'priority integer DEFAULT NULL, flags text[] DEFAULT NULL, '
-            "job_key_mode text DEFAULT 'replace') RETURNS void "
-            "LANGUAGE plpgsql AS $$ BEGIN RAISE 'queue is broken'; END $$")
+        self.break_add_job()
         reset()
         event = self.appointment(calendar, "Still saved")
         self.assertEqual(Event(event.id).summary, "Still saved")
@@ -2623,6 +2415,16 @@ class _Both:
     def __exit__(self, *exc):
         for manager in reversed(self.managers):
             manager.__exit__(*exc)
+
+
+def load_tests(loader, tests, pattern):
+    # scripts/test-tryton.sh loads this module by name (pattern is None):
+    # bring the tests of the other subjects along. Discovery (a pattern)
+    # finds their files itself.
+    if pattern is None:
+        from . import test_contacts
+        tests.addTests(loader.loadTestsFromModule(test_contacts))
+    return tests
 
 
 del ModuleTestCase

@@ -38,10 +38,11 @@
  *   GET    /state                                     the whole calendar state as JSON
  *   POST   /reset                                     forgets calendars, events, quotas and settings (the global reset does too)
  */
-import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
+import { googleErrorHandler, sendGoogleError, stateControlRoutes } from '../api-plumbing.js';
 import { parse } from '../control-body.js';
-import { CalendarApiError, errors, sendCalendarError } from './errors.js';
+import { CalendarApiError, errors } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
 import { withRaw } from './raw.js';
@@ -128,7 +129,7 @@ export function calendarControlRoutes(store: CalendarStore): Router {
         });
     } else {
       if (body.id !== undefined && store.calendar(body.id)) {
-        sendCalendarError(response, errors.duplicate());
+        sendGoogleError(response, errors.duplicate());
         return;
       }
       store.createCalendar(email, body);
@@ -266,18 +267,8 @@ export function calendarControlRoutes(store: CalendarStore): Router {
   router.get('/sent-updates', (_request, response) => {
     response.json({ items: store.sentUpdates });
   });
-  router.get('/state', (_request, response) => {
-    response.json(store.toJSON());
-  });
-  router.post('/reset', (_request, response) => {
-    store.reset();
-    response.json({ reset: true });
-  });
-  const onError: ErrorRequestHandler = (error, _request, response, next) => {
-    if (error instanceof CalendarApiError) sendCalendarError(response, error);
-    else next(error);
-  };
-  router.use(onError);
+  stateControlRoutes(router, store);
+  router.use(googleErrorHandler(CalendarApiError));
   return router;
 }
 

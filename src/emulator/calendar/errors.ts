@@ -3,8 +3,6 @@
  * client's error handling (retry on 403 rateLimitExceeded, full sync on 410 fullSyncRequired, refetch on
  * 412) is exercised against the same bodies it will meet in production.
  */
-import type { Response } from 'express';
-
 export interface ErrorItem {
   readonly domain: string;
   readonly reason: string;
@@ -35,13 +33,6 @@ export class CalendarApiError extends Error {
     if (this.status !== undefined) error.status = this.status;
     return { error };
   }
-}
-
-export function sendCalendarError(response: Response, error: CalendarApiError): void {
-  if (error.code === 401)
-    response.set('WWW-Authenticate', 'Bearer realm="https://accounts.google.com/", error="invalid_token"');
-  if (error.code === 429) response.set('Retry-After', '1');
-  response.status(error.code).json(error.body());
 }
 
 const parameter = (location: string) => ({ locationType: 'parameter', location });

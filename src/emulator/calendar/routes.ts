@@ -4,18 +4,19 @@
  * scope -> quota -> the operation, every error in Google's JSON envelope. The account is the token's
  * user; `primary` names that account's primary calendar wherever a calendarId is taken.
  */
-import express, {
-  type ErrorRequestHandler,
-  type Request,
-  type RequestHandler,
-  type Response,
-  type Router,
-} from 'express';
-import type { AccessToken, EmulatorState } from '../state.js';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import {
+  authenticateCaller,
+  bearerToken,
+  type Caller,
+  googleErrorHandler,
+  sendGoogleError,
+} from '../api-plumbing.js';
+import type { EmulatorState } from '../state.js';
 import { surfaceEndpoint, type Traffic } from '../traffic.js';
 import { parseWatchRequest } from './channel-input.js';
 import { type NewChannel, renderChannel } from './channels.js';
-import { CalendarApiError, errors, sendCalendarError } from './errors.js';
+import { CalendarApiError, errors } from './errors.js';
 import { renderEvent } from './event-output.js';
 import { EventsService } from './events-service.js';
 import { listEvents, listInstances } from './listing.js';
@@ -30,11 +31,6 @@ import { ACCESS_ROLES } from './types.js';
 import { isValidZone } from './tz.js';
 
 export const CALENDAR_PREFIX = '/calendar/v3';
-
-interface Caller {
-  readonly token: AccessToken;
-  readonly email: string;
-}
 
 export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
   const store = state.calendar;
@@ -249,25 +245,19 @@ export function calendarRoutes(state: EmulatorState, traffic: Traffic): Router {
     }),
   );
   router.use((_request, response) => {
-    sendCalendarError(response, errors.notFound());
+    sendGoogleError(response, errors.notFound());
   });
-  const onError: ErrorRequestHandler = (error, _request, response, next) => {
-    if (error instanceof CalendarApiError) sendCalendarError(response, error);
-    else if (error?.type === 'entity.parse.failed') sendCalendarError(response, errors.parseError());
-    else next(error);
-  };
-  router.use(onError);
+  router.use(googleErrorHandler(CalendarApiError, { parse: errors.parseError }));
   return router;
 }
 
 function authenticate(state: EmulatorState, request: Request, access: Access): Caller {
-  const header = request.get('authorization');
-  if (header === undefined) throw errors.loginRequired();
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const token = match?.[1] ? state.validAccessToken(match[1]) : undefined;
-  if (!token) throw errors.invalidCredentials();
-  if (!scopesAllow(token.scopes, access)) throw errors.insufficientPermissions();
-  return { token, email: token.email.toLowerCase() };
+  const caller = authenticateCaller(state, request, {
+    missing: errors.loginRequired,
+    invalid: errors.invalidCredentials,
+  });
+  if (!scopesAllow(caller.token.scopes, access)) throw errors.insufficientPermissions();
+  return caller;
 }
 
 /**
@@ -278,8 +268,7 @@ function addressedCalendars(state: EmulatorState, request: Request): string[] {
   const id = param(request, 'calendarId');
   if (id === '') return [];
   if (id !== 'primary') return [id];
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.get('authorization') ?? '');
-  const email = match?.[1] ? state.validAccessToken(match[1])?.email.toLowerCase() : undefined;
+  const email = bearerToken(state, request)?.email.toLowerCase();
   return email === undefined ? [id] : [id, email];
 }
 

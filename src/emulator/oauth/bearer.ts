@@ -3,6 +3,7 @@
  * expired token gets Google's 401 with `WWW-Authenticate: Bearer`.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import { bearerToken } from '../api-plumbing.js';
 import type { AccessToken, EmulatorState } from '../state.js';
 
 const TOKEN_KEY = Symbol('emulator.accessToken');
@@ -10,8 +11,7 @@ const TOKEN_KEY = Symbol('emulator.accessToken');
 /** Rejects the request unless it carries a valid bearer token, which `accessTokenOf` then returns. */
 export function requireAccessToken(state: EmulatorState, onInvalid = sendInvalidCredentials): RequestHandler {
   return (request, response, next) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.get('authorization') ?? '');
-    const token = match?.[1] ? state.validAccessToken(match[1]) : undefined;
+    const token = bearerToken(state, request);
     if (!token) {
       onInvalid(response);
       return;

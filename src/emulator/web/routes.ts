@@ -1,6 +1,7 @@
 /**
- * The emulator's root page: per emulated account its OAuth grants (revocable) and its calendars with their
- * events, which a person can create, edit and delete as in Google Calendar. Writes go through the same
+ * The emulator's root page: per emulated account its OAuth grants (revocable), a link to its contacts
+ * (contacts.ts) and its calendars with their events, which a person can create, edit and delete as in
+ * Google Calendar. Writes go through the same
  * EventsService as the API and the control API, so they get an etag, `updated`, a sequence and a place in
  * incremental sync like any change made in Google. Plain forms: POST, then 303 back to the page.
  *
@@ -11,6 +12,7 @@
  *   GET  /ui/calendars/:calendarId/events/:eventId  the form filled with the event
  *   POST /ui/calendars/:calendarId/events/:eventId  the event form: changes the event
  *   POST /ui/calendars/:calendarId/events/:eventId/delete
+ *   /ui/accounts/:email/contacts...                the Contacts page (contacts.ts)
  *
  * The page has no login, but a web page the developer visits must not be able to drive it: requests
  * naming another host (DNS rebinding) and POSTs sent by another site are refused (request-guard.ts).
@@ -27,8 +29,10 @@ import { EventsService } from '../calendar/events-service.js';
 import { whenMs } from '../calendar/series.js';
 import type { CalendarStore } from '../calendar/store.js';
 import type { StoredCalendar, StoredEvent } from '../calendar/types.js';
+import { PeopleApiError } from '../people/errors.js';
 import type { RequestGuard } from '../request-guard.js';
 import type { EmulatorState } from '../state.js';
+import { contactRoutes, contactsPath } from './contacts.js';
 import { describeWhen, eventFields, FormError, resourceFromForm } from './event-form.js';
 import { h, sendError, sendHtml, seg } from './page.js';
 
@@ -89,10 +93,12 @@ export function webRoutes(state: EmulatorState, guard: RequestGuard): Router {
     service.delete(calendar, param(request, 'eventId'), calendar.owner);
     response.redirect(303, '/');
   });
+  contactRoutes(router, state.people, WEB_PREFIX);
   router.use(WEB_PREFIX, (_request, response) => sendError(response, 404, 'No such page.'));
   router.use(WEB_PREFIX, (error: unknown, _request: Request, response: Response, next: NextFunction) => {
     if (error instanceof FormError) sendError(response, 400, error.message);
     else if (error instanceof CalendarApiError) sendError(response, error.code, error.message);
+    else if (error instanceof PeopleApiError) sendError(response, error.code, error.message);
     else next(error);
   });
   return router;
@@ -102,7 +108,12 @@ function homePage(state: EmulatorState): string {
   const store = state.calendar;
   const grants = state.listGrants();
   const accounts = [
-    ...new Set([...state.knownAccounts(), ...store.knownAccounts(), ...grants.map((g) => g.email)]),
+    ...new Set([
+      ...state.knownAccounts(),
+      ...store.knownAccounts(),
+      ...state.people.knownAccounts(),
+      ...grants.map((g) => g.email),
+    ]),
   ]
     .map((email) => email.toLowerCase())
     .sort();
@@ -134,8 +145,12 @@ function accountSection(state: EmulatorState, store: CalendarStore, email: strin
       return calendar ? [calendarSection(store, calendar, entry.accessRole, entry.primary)] : [];
     })
     .join('\n');
+  const contacts = state.people.hasAccount(email)
+    ? state.people.contacts(email).filter((contact) => !contact.versions.at(-1)?.deleted).length
+    : 0;
   return `<section class="account">
 <h2>${h(email)}</h2>
+<p><a class="contacts" href="${contactsPath(email)}">Contacts (${contacts})</a></p>
 <h3>Applications with access</h3>
 ${grants.length === 0 ? '<p class="hint">None.</p>' : `<table><tr><th>Client</th><th>Scopes</th><th>Consented</th><th></th></tr>\n${grantRows}</table>`}
 ${calendars}

@@ -17,9 +17,7 @@ async function runCalendar(
     db: await context.databases.open(params.database),
     id: params.credential_id,
   };
-  const service = context.services.get('calendar');
-  if (!service) throw new Error('the calendar service is not registered');
-  return (await service.run(ref, input)) as CalendarOutput;
+  return context.services.calendar.run(ref, input);
 }
 
 export const calendarListCalendars = defineMethod({
@@ -36,7 +34,7 @@ export const calendarListCalendars = defineMethod({
       }),
     ),
   }),
-  errors: ACCESS_TOKEN_ERRORS,
+  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled'],
   handler: (params, context) => runCalendar(params, context, { kind: 'list' }),
 });
 
@@ -57,7 +55,7 @@ export const calendarSync = defineMethod({
     pushed: z.number(),
     conflicts: z.number(),
   }),
-  errors: ACCESS_TOKEN_ERRORS,
+  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled'],
   handler: (params, context) =>
     runCalendar(params, context, {
       kind: 'sync',

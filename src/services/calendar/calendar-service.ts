@@ -24,6 +24,7 @@ import { applyTeamRule, calendarsSeenBy, storeCalendarList } from '../../db/team
 import { forgetChannelsOf } from '../../db/watch-repository.js';
 import type { SidecarError } from '../../errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
+import { CALENDAR_SCOPE } from '../catalog.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
 import { storableText } from './texts.js';
 import { ChannelApi } from './channel-api.js';
@@ -31,7 +32,6 @@ import { type ChannelChanges, reconcileChannels } from './channels.js';
 import { calendarRound, type RoundResult } from './round.js';
 import { failureText, recordPullFailure } from './pull-failure.js';
 
-export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 /** Google's largest page of calendarList. */
 const PAGE_SIZE = 2500;
 /** Calendars of one credential pulled at once (the pacer keeps them under the per-user quota). */
@@ -75,6 +75,7 @@ export type CalendarOutput = { readonly calendars: CalendarSummary[] } | SyncCou
 export class GoogleCalendarService extends GoogleService<CalendarInput, CalendarOutput> {
   readonly name = 'calendar';
   readonly scopes = [CALENDAR_SCOPE];
+  override readonly key = 'calendar' as const;
 
   /** The client library is loaded on first use: it costs start-up time and memory (17 MiB). */
   private async api(session: GoogleSession): Promise<calendar_v3.Calendar> {
