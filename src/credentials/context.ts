@@ -4,7 +4,6 @@
  * (tests move it).
  */
 import type { CredentialRow } from '../db/credentials-repository.js';
-import type { Db } from '../db/handle.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenCipher } from '../crypto/token-cipher.js';
@@ -35,12 +34,9 @@ export interface CredentialContext {
   readonly serviceScopes: (row: CredentialRow) => readonly string[];
 }
 
-/** One credential of one database: ids repeat across databases, so both always travel together. */
-export interface CredentialRef {
-  readonly database: string;
-  readonly db: Db;
-  readonly id: number;
-}
+import type { CredentialRef } from './ref.js';
+
+export type { CredentialRef };
 
 /** A logger whose every line names the credential's database and id. */
 export function credentialLogger(context: CredentialContext, ref: CredentialRef): Logger {

@@ -8,15 +8,14 @@
  *   pending ─denied / client refused─> authorized (earlier grant kept) or without_authorization
  *   any ─revoke─> without_authorization
  */
-import type { CredentialChanges, CredentialRow } from '../db/credentials-repository.js';
+import {
+  CREDENTIAL_STATES,
+  type CredentialChanges,
+  type CredentialRow,
+  type CredentialState,
+} from '../db/credentials-repository.js';
 
-export const CREDENTIAL_STATES = [
-  'without_authorization',
-  'authorization_pending',
-  'authorized',
-  'authorization_expired',
-] as const;
-export type CredentialState = (typeof CREDENTIAL_STATES)[number];
+export { CREDENTIAL_STATES, type CredentialState };
 
 /** The sealed token columns a grant (new or refreshed) writes. */
 export type SealedTokens = Pick<CredentialChanges, 'access_token' | 'refresh_token' | 'token_expiry'>;

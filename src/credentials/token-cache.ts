@@ -11,7 +11,7 @@
 import type { CredentialRow } from '../db/credentials-repository.js';
 import type { ChangeHandlers, CredentialChangeFeed } from '../db/credential-changes.js';
 import { SharedCalls } from '../shared-calls.js';
-import type { CredentialRef } from './context.js';
+import type { CredentialRef } from './ref.js';
 
 export interface CachedCredential {
   readonly row: CredentialRow;

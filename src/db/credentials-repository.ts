@@ -6,9 +6,15 @@
  */
 import type { Knex } from 'knex';
 import { withNaiveUtc } from './naive-utc.js';
-import type { CredentialState } from '../credentials/state-machine.js';
 
-export type { CredentialState };
+/** The values of the `state` column (docs/contracts.md, "State machine"; credentials/state-machine.ts). */
+export const CREDENTIAL_STATES = [
+  'without_authorization',
+  'authorization_pending',
+  'authorized',
+  'authorization_expired',
+] as const;
+export type CredentialState = (typeof CREDENTIAL_STATES)[number];
 
 export const CREDENTIALS_TABLE = 'google_integration_google_credentials';
 

@@ -15,8 +15,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noChanges } from '../../src/services/contacts/round.js';
+import { noChanges } from '../../src/services/contacts/counts.js';
 import { type ContactsStack, startContactsStack } from '../support/contacts-stack.js';
+import { emulatorControl } from '../support/emulator-client.js';
 import { TrytonError } from '../support/trytond.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -62,15 +63,15 @@ type Command = fc.AsyncCommand<Model, Real>;
 
 const accountPath = (real: Real) => `/people/accounts/${encodeURIComponent(real.email)}`;
 
-async function control(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${s.stack.emulator.url}/__emulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+const control = (method: string, path: string, body?: unknown): Promise<any> =>
+  emulatorControl(s.stack.emulator.url)(path, method, body);
+
+/** A change of a contact the commands may have deleted already: null when it is gone (404). */
+const ifPresent = <T>(change: Promise<T>): Promise<T | null> =>
+  change.catch((error: Error) => {
+    if (/: 404 /.test(error.message)) return null;
+    throw error;
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
 
 /** The party's contact at Google through this run's credential, from Tryton's row. */
 async function resourceOf(real: Real, party: number): Promise<string | undefined> {
@@ -227,7 +228,7 @@ class GoogleCreate implements Command {
       ],
       delayed: real.delayed,
     });
-    real.contacts.push(answer.body.items[0].resourceName);
+    real.contacts.push(answer.items[0].resourceName);
   }
   toString = () => `GoogleCreate(${this.name})`;
 }
@@ -241,9 +242,9 @@ class GoogleEdit implements Command {
   async run(_model: Model, real: Real) {
     const resourceName = await pickResource(real, this.pick);
     if (!resourceName) return;
-    await control('PATCH', `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`, {
-      names: [{ unstructuredName: this.name }],
-    });
+    const path = `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`;
+    if ((await ifPresent(control('PATCH', path, { names: [{ unstructuredName: this.name }] }))) === null)
+      return;
     count('edited at Google');
   }
   toString = () => `GoogleEdit(#${this.pick}, ${this.name})`;
@@ -255,11 +256,10 @@ class GoogleDelete implements Command {
   async run(_model: Model, real: Real) {
     const resourceName = await pickResource(real, this.pick);
     if (!resourceName) return;
-    const answer = await control(
-      'DELETE',
-      `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`,
+    const answer = await ifPresent(
+      control('DELETE', `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`),
     );
-    if (answer.status !== 200) return;
+    if (answer === null) return;
     const party = await partyOf(real, resourceName);
     if (party !== undefined) real.deletedAtGoogle.add(party);
     count('deleted at Google');
@@ -276,14 +276,12 @@ class GoogleRename implements Command {
   async run(_model: Model, real: Real) {
     const resourceName = await pickResource(real, this.pick);
     if (!resourceName) return;
-    const answer = await control(
-      'POST',
-      `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}/rename`,
-      {},
+    const answer = await ifPresent(
+      control('POST', `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}/rename`, {}),
     );
-    if (answer.status !== 200) return;
+    if (answer === null) return;
     const index = real.contacts.indexOf(resourceName);
-    if (index >= 0) real.contacts[index] = answer.body.resourceName;
+    if (index >= 0) real.contacts[index] = answer.resourceName;
     count('renamed at Google');
   }
   toString = () => `GoogleRename(#${this.pick})`;
@@ -303,9 +301,8 @@ class GoogleGroup implements Command {
       { contactGroupMembership: { contactGroupResourceName: 'contactGroups/myContacts' } },
     ];
     if (this.join) memberships.push({ contactGroupMembership: { contactGroupResourceName: real.group } });
-    await control('PATCH', `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`, {
-      memberships,
-    });
+    const path = `${accountPath(real)}/contacts/${encodeURIComponent(resourceName)}`;
+    if ((await ifPresent(control('PATCH', path, { memberships }))) === null) return;
     count('groups changed at Google');
   }
   toString = () => `GoogleGroup(#${this.pick}, ${this.join ? 'join' : 'leave'})`;
@@ -392,7 +389,7 @@ async function newRun(): Promise<Real> {
     email,
     credential,
     category,
-    group: group.body.resourceName,
+    group: group.resourceName,
     parties: [],
     contacts: [],
     deletedAtGoogle: new Set(),
@@ -412,7 +409,7 @@ async function newRun(): Promise<Real> {
 async function settle(real: Real): Promise<void> {
   await control('DELETE', '/failures');
   await control('POST', '/people/settings', { propagationDelayMs: 0 });
-  if (real.delayed || (await control('GET', `${accountPath(real)}/contacts`)).body.pending.length > 0)
+  if (real.delayed || (await control('GET', `${accountPath(real)}/contacts`)).pending.length > 0)
     await control('POST', '/clock', { advance_ms: DELAY_MS + 10_000 });
   await s.quiet();
   for (let round = 0; round < 2; round++) {
@@ -429,7 +426,7 @@ interface Side {
 }
 
 async function googleSide(real: Real): Promise<Map<string, Side>> {
-  const { body } = await control('GET', `${accountPath(real)}/contacts`);
+  const body = await control('GET', `${accountPath(real)}/contacts`);
   return new Map(
     (body.items as any[]).map((person) => [
       person.resourceName,
@@ -481,7 +478,7 @@ async function fingerprint(real: Real): Promise<string> {
     .select('id', 'write_date')
     .orderBy('id');
   const google = await control('GET', `${accountPath(real)}/contacts`);
-  return JSON.stringify({ parties, google: google.body.items.map((person: any) => person.etag) });
+  return JSON.stringify({ parties, google: google.items.map((person: any) => person.etag) });
 }
 
 describe('the contacts sync, model-based', () => {

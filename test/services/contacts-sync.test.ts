@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noChanges } from '../../src/services/contacts/round.js';
+import { noChanges } from '../../src/services/contacts/counts.js';
 import { type ContactsStack, startContactsStack } from '../support/contacts-stack.js';
 import { until } from '../support/wait.js';
 

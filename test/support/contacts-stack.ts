@@ -8,6 +8,7 @@
  */
 import { CONTACTS_SCOPE } from '../../src/services/catalog.js';
 import { consent, followRedirect } from './consent.js';
+import { emulatorControl } from './emulator-client.js';
 import { type Stack, startStack } from './stack.js';
 import {
   freePort,
@@ -99,6 +100,8 @@ export async function startContactsStack(
     };
     const credentialId = await addCredential(email, options.credential);
     const running = trytond;
+    const control = emulatorControl(stack.emulator.url);
+    const contactsPath = `/people/accounts/${encodeURIComponent(email)}/contacts`;
     return {
       stack,
       tryton,
@@ -148,19 +151,10 @@ export async function startContactsStack(
         ).items;
       },
       async editAtGoogle(resourceName, person) {
-        return control(
-          stack,
-          'PATCH',
-          `/people/accounts/${encodeURIComponent(email)}/contacts/${encodeURIComponent(resourceName)}`,
-          person,
-        );
+        return control(`${contactsPath}/${encodeURIComponent(resourceName)}`, 'PATCH', person);
       },
       async deleteAtGoogle(resourceName) {
-        await control(
-          stack,
-          'DELETE',
-          `/people/accounts/${encodeURIComponent(email)}/contacts/${encodeURIComponent(resourceName)}`,
-        );
+        await control(`${contactsPath}/${encodeURIComponent(resourceName)}`, 'DELETE');
       },
       async peopleCalls() {
         return ((await stack.control('/stats')).people ?? {}) as Record<string, number>;
@@ -193,15 +187,4 @@ export async function startContactsStack(
     await stack.stop();
     throw error;
   }
-}
-
-async function control(stack: Stack, method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${stack.emulator.url}/__emulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok)
-    throw new Error(`emulator control ${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
 }

@@ -13,7 +13,8 @@ import type { SidecarError } from '../../errors.js';
 import { CONTACTS_SCOPE } from '../catalog.js';
 import { GoogleService, type GoogleSession, type ServiceContext } from '../google-service.js';
 import { PeopleApi } from './people-api.js';
-import { type ContactsCounts, contactsRound, noChanges, type RoundResult } from './round.js';
+import { type ContactsCounts, noChanges } from './counts.js';
+import { contactsRound, type RoundResult } from './round.js';
 import { TrytonContacts } from './tryton-route.js';
 
 /** Google's People API is not served from the Calendar's root. */

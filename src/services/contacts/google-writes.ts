@@ -13,7 +13,7 @@ import { decideContact } from './decide-contact.js';
 import type { GroupNames } from './group-names.js';
 import { BATCH_CREATE, BATCH_DELETE, BATCH_UPDATE, type PeopleApi } from './people-api.js';
 import { changedAt, newPerson, personOfValues, valuesOfPerson } from './person-mapping.js';
-import type { ContactsCounts } from './round.js';
+import type { ContactsCounts } from './counts.js';
 
 /** What settles once Google took a contact: its party, the change pushed, the new base. */
 export interface Settle {

@@ -23,6 +23,7 @@ import {
 import type { GoogleSession } from '../google-service.js';
 import { type ContactValues, contactHash } from './contact-values.js';
 import { type ContactDecision, decideContact } from './decide-contact.js';
+import { type ContactsCounts, noChanges } from './counts.js';
 import { GoogleWrites } from './google-writes.js';
 import { GroupNames } from './group-names.js';
 import type { Listing, PeopleApi } from './people-api.js';
@@ -44,21 +45,6 @@ const GUARD_FLOOR = 5;
 const APPLY_BATCH = 200;
 const READ_BATCH = 1000;
 const PENDING_LIMIT = 1000;
-
-export interface ContactsCounts {
-  created: number;
-  updated: number;
-  archived: number;
-  pushed: number;
-  deleted: number;
-  conflicts: number;
-  held: number;
-}
-
-/** The counts of a round that changed nothing. */
-export function noChanges(): ContactsCounts {
-  return { created: 0, updated: 0, archived: 0, pushed: 0, deleted: 0, conflicts: 0, held: 0 };
-}
 
 export interface RoundResult extends ContactsCounts {
   /** Tryton refused some changes: their messages, for the credential's notice. */
