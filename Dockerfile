@@ -1,7 +1,8 @@
 # The sidecar image (docs/deployment.md). Build: docker build -t tryton-google .
 # Runs `tryton-google serve` by default; any other subcommand works too, e.g.
 #   docker compose run --rm sidecar migrate --database tryton      (docs/deployment.md)
-FROM node:20-bookworm-slim
+# Node 24 LTS (Node 20 reached its end of life on 2026-04-30); package.json "engines" says what runs.
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin

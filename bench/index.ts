@@ -18,15 +18,20 @@
  *                             errors, CPU per 1,000 notifications, PostgreSQL connections vs the pools; a
  *                             burst of 1,000 over 50 calendars: pulls vs 2 per calendar (its own databases,
  *                             emulators)
+ *   9. contacts-sync.ts      the contacts sync: a 5,000-contact first import into parties (the module's route,
+ *                             Tryton's ORM) vs Tryton's ORM creating them in one transaction, where its time
+ *                             goes, an idle round (trytond, its own database and emulator)
  * Knobs (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS, BENCH_SOURCE=head|worktree,
- * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=calendar|push|notifications (section 6, 7 or 8
- * alone), BENCH_CAL_* (see calendar-sync.ts), BENCH_PUSH_* (see calendar-push.ts), BENCH_NOTIFY_*
- * (see calendar-notifications.ts); logs and profiles land in .cache/bench/.
+ * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=token|token-profile|calendar|push|notifications|contacts
+ * (sections 1 to 3; 1 to 3 and 5; section 6, 7, 8 or 9 alone), BENCH_CAL_* (see calendar-sync.ts), BENCH_PUSH_*
+ * (see calendar-push.ts), BENCH_NOTIFY_* (see calendar-notifications.ts), BENCH_CONTACTS_* (see
+ * contacts-sync.ts); logs and profiles land in .cache/bench/.
  */
 import { calendarNotifications } from './calendar-notifications.js';
 import { calendarPush } from './calendar-push.js';
 import { calendarSync } from './calendar-sync.js';
 import { coldStart } from './cold-start.js';
+import { contactsSync } from './contacts-sync.js';
 import { echoCeiling } from './echo-ceiling.js';
 import { refreshStorm } from './refresh-storm.js';
 import { type Build, buildSidecar } from './support/build.js';
@@ -36,8 +41,12 @@ import { validToken, validTokenRequest } from './valid-token.js';
 import { validTokenProfile } from './valid-token-profile.js';
 
 const STORM_CREDENTIALS = Number(process.env.BENCH_STORM_CREDENTIALS ?? 100);
-/** `calendar`: only section 6; `push`: only section 7; `notifications`: only section 8. */
+/**
+ * `token`: sections 1 to 3; `token-profile`: 1 to 3 and 5; `calendar`: only section 6; `push`: only
+ * section 7; `notifications`: only section 8; `contacts`: only 9.
+ */
 const ONLY = process.env.BENCH_ONLY;
+const TOKEN_ONLY = ONLY === 'token' || ONLY === 'token-profile';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -46,14 +55,18 @@ async function main(): Promise<void> {
     `bench: ${build.source}; node ${process.version}; autocannon ${CONNECTIONS} connections x ${DURATION} s ` +
       `per figure; figures are printed, never asserted`,
   );
-  if (ONLY !== 'calendar' && ONLY !== 'push' && ONLY !== 'notifications') await tokenPath(build);
-  if (ONLY !== 'push' && ONLY !== 'notifications') await calendarSync(build);
-  if (ONLY !== 'calendar' && ONLY !== 'notifications') await calendarPush(build);
-  if (ONLY !== 'calendar' && ONLY !== 'push') await calendarNotifications(build);
+  if (ONLY !== 'calendar' && ONLY !== 'push' && ONLY !== 'notifications' && ONLY !== 'contacts')
+    await tokenPath(build);
+  if (!TOKEN_ONLY) {
+    if (ONLY !== 'push' && ONLY !== 'notifications' && ONLY !== 'contacts') await calendarSync(build);
+    if (ONLY !== 'calendar' && ONLY !== 'notifications' && ONLY !== 'contacts') await calendarPush(build);
+    if (ONLY !== 'calendar' && ONLY !== 'push' && ONLY !== 'contacts') await calendarNotifications(build);
+    if (ONLY !== 'calendar' && ONLY !== 'push' && ONLY !== 'notifications') await contactsSync(build);
+  }
   console.log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/** Sections 1 to 5. */
+/** Sections 1 to 5 (BENCH_ONLY=token: 1 to 3; token-profile: 1 to 3 and 5). */
 async function tokenPath(build: Build): Promise<void> {
   const database = await createDatabase(build);
   let emulator: Emulator | undefined;
@@ -63,7 +76,9 @@ async function tokenPath(build: Build): Promise<void> {
     const ceiling = await echoCeiling(build, database, validTokenRequest(database, 1));
     const valid = await validToken(build, emulator, database, ceiling, 1 + STORM_CREDENTIALS);
     await coldStart(build, emulator.url, database, ceiling, valid);
-    await refreshStorm(build, emulator, database, valid.credentials.slice(1), ceiling);
+    if (ONLY === 'token') return;
+    if (ONLY !== 'token-profile')
+      await refreshStorm(build, emulator, database, valid.credentials.slice(1), ceiling);
     await validTokenProfile(build, emulator.url, database, valid.credentials[0] as number, ceiling);
   } finally {
     await emulator?.stop();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the PostgreSQL the tests and the demo use answers on 127.0.0.1:5432 (trust auth): the
 # machine's own server, started if it is down; on a machine without one, the server the project
-# brings (scripts/embedded-postgres.sh, data under .cache/postgres). TEST_POSTGRES_URI pointing
-# elsewhere skips all this.
+# brings (scripts/embedded-postgres.sh, data under .cache/postgres or EMBEDDED_PG_DIR).
+# TEST_POSTGRES_URI pointing elsewhere skips all this.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [[ -n "${TEST_POSTGRES_URI:-}" ]] && exit 0
@@ -14,11 +14,15 @@ ready && exit 0
 if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]] && [[ -n "$(ls /etc/postgresql)" ]]; then
   version="$(ls /etc/postgresql | sort -V | tail -n 1)"
   echo "ensure-postgres: starting the machine's PostgreSQL $version" >&2
-  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-  for _ in $(seq 1 30); do ready && exit 0; sleep 1; done
+  # Waiting is worth it only when it started (not when it says it already runs yet does not answer).
+  if pg_ctlcluster --skip-systemctl-redirect "$version" main start; then
+    for _ in $(seq 1 30); do ready && exit 0; sleep 1; done
+  fi
 fi
 echo "ensure-postgres: no PostgreSQL answers on 127.0.0.1:5432; starting the project's own" >&2
-bash "$ROOT/scripts/embedded-postgres.sh" start
+# On 5432 whatever EMBEDDED_PG_PORT says: that is the port this script promises.
+LOG="${EMBEDDED_PG_DIR:-$ROOT/.cache/postgres}/postgres.log"
+EMBEDDED_PG_PORT=5432 bash "$ROOT/scripts/embedded-postgres.sh" start || exit 1
 for _ in $(seq 1 30); do ready && exit 0; sleep 1; done
-echo "ensure-postgres: no PostgreSQL on 127.0.0.1:5432 (see .cache/postgres/postgres.log, or set TEST_POSTGRES_URI)" >&2
+echo "ensure-postgres: the project's PostgreSQL does not answer on 127.0.0.1:5432; its log is $LOG (or set TEST_POSTGRES_URI to another server)" >&2
 exit 1

@@ -109,6 +109,11 @@ const envSchema = z.object({
     .max(86_400)
     .default(3600),
   TRYTOND_URL: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
+  TRYTOND_TIMEOUT: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, { error: 'must be at least 0.1 second' })
+    .max(600)
+    .default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GOOGLE_AUTH_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_AUTH_URL),
   GOOGLE_TOKEN_URL: httpUrl.default(GOOGLE_DEFAULTS.GOOGLE_TOKEN_URL),
@@ -131,6 +136,8 @@ export interface Config {
   readonly googleTimeoutMs: number;
   /** trytond's base URL, for the module's contacts route; undefined when not set. */
   readonly trytondUrl: string | undefined;
+  /** Bound of each call of that route, in milliseconds. */
+  readonly trytondTimeoutMs: number;
   /**
    * Bound of each database step, in milliseconds: getting a connection, a statement, waiting for
    * a row lock.
@@ -189,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: ConfigNeeds = 'serve')
     logLevel: value.LOG_LEVEL ?? 'info',
     googleTimeoutMs: Math.round((value.SIDECAR_GOOGLE_TIMEOUT ?? 10) * 1000),
     trytondUrl: value.TRYTOND_URL,
+    trytondTimeoutMs: Math.round((value.TRYTOND_TIMEOUT ?? 60) * 1000),
     databaseTimeoutMs: Math.round((value.SIDECAR_DATABASE_TIMEOUT ?? 5) * 1000),
     refresh: {
       intervalSeconds: value.SIDECAR_REFRESH_INTERVAL ?? 60,

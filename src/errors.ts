@@ -16,6 +16,7 @@ export const ErrorType = {
   TokensUnreadable: 'tokens_unreadable',
   ServiceNotEnabled: 'service_not_enabled',
   TrytonUnreachable: 'tryton_unreachable',
+  ModuleNotReady: 'module_not_ready',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -33,6 +34,7 @@ export const ERROR_CODES: Readonly<Record<ErrorType, number>> = {
   tokens_unreadable: -32010,
   service_not_enabled: -32011,
   tryton_unreachable: -32012,
+  module_not_ready: -32013,
 };
 
 export class SidecarError extends Error {
@@ -50,4 +52,26 @@ export class SidecarError extends Error {
     this.type = type;
     this.details = details;
   }
+}
+
+/** The Tryton services whose tables the module declares (docs/contracts.md, "Errors": module_not_ready). */
+export type ModuleService = 'calendar' | 'contacts';
+
+/**
+ * The module's tables a service needs are not (all) in `database`: the sidecar migrated it before
+ * google_integration was activated or updated there. Says which command fixes it.
+ */
+export function moduleNotReady(
+  database: string,
+  service: ModuleService,
+  missing: readonly string[],
+): SidecarError {
+  const modules = service === 'contacts' ? 'party google_integration' : 'google_integration';
+  return new SidecarError(
+    ErrorType.ModuleNotReady,
+    `database "${database}" lacks the tables of the google_integration module for the ${service} service ` +
+      `(${missing.join(', ')}): activate or update the module there ` +
+      `(trytond-admin -d ${database} -u ${modules}), then try again`,
+    { database, service, missing: [...missing] },
+  );
 }

@@ -95,6 +95,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     credentials,
     apiRootUrl: config.google.apiRootUrl,
     trytondUrl: config.trytondUrl,
+    trytondTimeoutMs: config.trytondTimeoutMs,
     pacer: new Pacer(),
     notifications: {
       enabled: config.notifications.enabled,

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, sidecarEnv } from './support/env.js';
 import {
@@ -5,6 +8,7 @@ import {
   connect,
   createDatabase,
   dropDatabase,
+  POSTGRES_URI,
   STANDALONE_TEMPLATE,
   uniqueName,
 } from './support/postgres.js';
@@ -65,6 +69,96 @@ describe('tryton-google serve', () => {
     } finally {
       await sidecar.stop();
     }
+  });
+});
+
+describe('tryton-google serve --help', () => {
+  const root = join(import.meta.dirname, '..');
+
+  /** The variables of src/config.ts's schema: the keys of `envSchema = z.object({...})`. */
+  function schemaVariables(): string[] {
+    const source = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
+    const start = source.indexOf('const envSchema = z.object({');
+    const body = source.slice(start, source.indexOf('\n});', start));
+    return [...body.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1] as string);
+  }
+
+  /** docs/contracts.md, "Sidecar environment": name, required, default of each row. */
+  function documentedVariables(): { name: string; required: boolean; fallback: string }[] {
+    const contracts = readFileSync(join(root, 'docs', 'contracts.md'), 'utf8');
+    const start = contracts.indexOf('### Sidecar environment');
+    const section = contracts.slice(start, contracts.indexOf('\n### ', start + 1));
+    return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| (yes|no) \| (?:`([^`]*)`)? *\|/gm)].map(
+      (match) => ({
+        name: match[1] as string,
+        required: match[2] === 'yes',
+        fallback: match[3] ?? '',
+      }),
+    );
+  }
+
+  it('lists every variable of the configuration schema, each as docs/contracts.md documents it', async () => {
+    const result = await runCommand(['serve', '--help'], {});
+    expect(result.code).toBe(0);
+    const listed = [...result.stdout.matchAll(/^ {2}([A-Z][A-Z0-9_]*)\b/gm)].map((match) => match[1]);
+    const schema = schemaVariables();
+    expect(schema.length).toBeGreaterThan(15);
+    expect(schema).toContain('TRYTOND_URL');
+    // Every variable of the schema, and none it does not read (PGUSER: read beside the schema).
+    expect([...listed].sort()).toEqual([...schema, 'PGUSER'].sort());
+    const documented = documentedVariables();
+    expect(documented.map((row) => row.name).sort()).toEqual([...schema].sort());
+    for (const { name, required, fallback } of documented) {
+      const line = result.stdout
+        .split('\n')
+        .find((text) => text.startsWith(`  ${name} `) || text === `  ${name}`);
+      expect(line, name).toBe(
+        required ? `  ${name} (required)` : fallback ? `  ${name} (default ${fallback})` : `  ${name}`,
+      );
+    }
+  });
+});
+
+describe('tryton-google <command> --environment-file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gi-env-file-'));
+
+  it('reads the configuration from the file, whose variables replace the environment', async () => {
+    const database = uniqueName('gi_test_env_file');
+    await createDatabase(database);
+    try {
+      const file = join(dir, 'sidecar.env');
+      writeFileSync(
+        file,
+        `# the demo writes such a file\nDATABASE_URI=${POSTGRES_URI}\nSIDECAR_DATABASES=${database}\n`,
+      );
+      // The environment's DATABASE_URI points nowhere: only the file's can migrate.
+      const result = await runCommand(['migrate', '--environment-file', file], {
+        DATABASE_URI: 'postgresql://postgres@127.0.0.1:1/',
+        LOG_LEVEL: 'info',
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(database);
+      expect(result.stdout).toContain('migrations applied');
+    } finally {
+      await dropDatabase(database);
+    }
+  });
+
+  it('gives doctor its configuration, and names a missing file', async () => {
+    const file = join(dir, 'short-key.env');
+    writeFileSync(file, `DATABASE_URI=${POSTGRES_URI}\nSIDECAR_API_KEY=short\n`);
+    const doctor = await runCommand(['doctor', `--environment-file=${file}`], {});
+    expect(doctor.code).toBe(78);
+    expect(doctor.stdout).toContain('SIDECAR_API_KEY: must be at least 32 characters');
+    expect(doctor.stdout).not.toContain('DATABASE_URI');
+    const missing = await runCommand(['doctor', '--environment-file', join(dir, 'absent.env')], {});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read --environment-file: ENOENT`);
+    expect(missing.stderr).toContain(join(dir, 'absent.env'));
+    const without = await runCommand(['doctor', '--environment-file'], {});
+    expect(without.code).toBe(64);
+    expect(without.stderr).toContain('--environment-file needs a PATH');
   });
 });
 

@@ -26,7 +26,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import CalendarNotWritableError, CopyError
-from .model import SidecarMixin, rec_name_domain
+from .model import SidecarMixin, Timestamp, rec_name_domain
 
 ACCESS_ROLES = [
     (None, ''),
@@ -147,7 +147,7 @@ class Calendar(SidecarMixin, DeactivableMixin, ModelSQL, ModelView):
     sync_status = fields.Selection(
         CALENDAR_SYNC_STATUSES, "Synchronization Status", readonly=True,
         sort=False)
-    last_sync = fields.Timestamp(
+    last_sync = Timestamp(
         "Last Synchronization", readonly=True,
         help="When the last successful synchronization ended.")
     last_sync_created = fields.Integer("Created", readonly=True)
@@ -167,7 +167,7 @@ class Calendar(SidecarMixin, DeactivableMixin, ModelSQL, ModelView):
         CHANNEL_STATUSES, "Push Notifications", readonly=True, sort=False,
         help="Whether Google tells Tryton about the calendar's changes at "
         "once (Active); otherwise the calendar is polled.")
-    channel_expires = fields.Timestamp(
+    channel_expires = Timestamp(
         "Push Notifications Until", readonly=True,
         help="When the channel ends; the sidecar renews it a day before.")
     members = fields.One2Many(

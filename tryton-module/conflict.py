@@ -14,6 +14,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pyson import Eval
 
+
 CONFLICT_KINDS = [
     (None, ''),
     ('edit', "Changed on Both Sides"),

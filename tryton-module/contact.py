@@ -27,7 +27,7 @@ from .calendar_ import notify_counts
 from .conflict import ConflictMixin
 from .event import _chunks, _clear_cache, utcnow
 from .exceptions import ContactConflictError
-from .model import rec_name_domain
+from .model import Timestamp, rec_name_domain
 
 # The context key of the route's writes: they mark nothing for the account
 # they come from (no echo); True marks nothing at all.
@@ -52,6 +52,8 @@ CATEGORY_FIELDS = {'name', 'parent'}
 CREDENTIAL_SCOPE_FIELDS = {
     'services', 'contacts_scope', 'contacts_categories'}
 SYNC_COUNTS = ['created', 'updated', 'archived', 'pushed', 'deleted']
+# The key of the credentials listing contacts in a transaction's memo.
+CREDENTIALS_MEMO = 'google_integration.contacts_credentials'
 
 
 def syncing():
@@ -61,12 +63,80 @@ def syncing():
     return Transaction().context.get(SYNC_CONTEXT)
 
 
-def contacts_credentials():
-    "The credentials that list the contacts service"
+class _TransactionMemo:
+    """What a transaction works out once, forgotten when it commits or rolls
+    back: joined to the transaction as a data manager (one a transaction)"""
+    __slots__ = ('values',)
+
+    def __init__(self):
+        self.values = {}
+
+    def __eq__(self, other):
+        return isinstance(other, _TransactionMemo)
+
+    def __hash__(self):
+        return hash(_TransactionMemo)
+
+    def tpc_begin(self, transaction):
+        pass
+
+    def commit(self, transaction):
+        pass
+
+    def tpc_vote(self, transaction):
+        pass
+
+    def tpc_finish(self, transaction):
+        self.values.clear()
+
+    def tpc_abort(self, transaction):
+        self.values.clear()
+
+
+def _memo():
+    "The current transaction's memo"
+    return Transaction().join(_TransactionMemo()).values
+
+
+def contacts_credential_ids():
+    """The ids of the credentials that list the contacts service: searched
+    once a transaction (every party saved asks), forgotten when credentials
+    are created, deleted or change their services"""
     pool = Pool()
     Credentials = pool.get('google_integration.google_credentials')
+    memo = _memo()
+    ids = memo.get(CREDENTIALS_MEMO)
+    if ids is None:
+        with without_check_access():
+            records = Credentials.search(
+                [('services', 'in', ['contacts'])])
+        ids = memo[CREDENTIALS_MEMO] = tuple(r.id for r in records)
+    return ids
+
+
+def forget_contacts_credentials():
+    "Search the credentials listing contacts again at the next need"
+    _memo().pop(CREDENTIALS_MEMO, None)
+
+
+def contacts_credentials(exclude=None):
+    "The credentials that list the contacts service (but exclude)"
+    pool = Pool()
+    Credentials = pool.get('google_integration.google_credentials')
+    ids = [i for i in contacts_credential_ids() if i != exclude]
+    # Read as they were searched: whoever saves a party may not read them.
     with without_check_access():
-        return Credentials.search([('services', 'in', ['contacts'])])
+        return Credentials.browse(ids)
+
+
+def marking_credentials():
+    """The credentials the current writes mark parties for: every one
+    listing contacts, but the one whose changes the route brings (no echo),
+    and none under SYNC_CONTEXT True"""
+    skip = syncing()
+    if skip is True:
+        return []
+    return contacts_credentials(exclude=skip)
 
 
 def _queue(credential_ids):
@@ -85,16 +155,15 @@ def mark_parties(party_ids, deleted=False):
     pool = Pool()
     PartyContact = pool.get('google_integration.party_contact')
     transaction = Transaction()
-    skip = syncing()
-    if skip is True:
+    # First, as it is cheap: nothing to do under the route's context when
+    # no other credential lists contacts.
+    credentials = marking_credentials()
+    if not credentials:
         return
     party_ids = {int(i) for i in party_ids if i is not None and int(i) >= 0}
     # Parties being deleted had their rows marked by their own deletion.
     party_ids -= transaction.delete_records.get('party.party', set())
     if not party_ids:
-        return
-    credentials = [c for c in contacts_credentials() if c.id != skip]
-    if not credentials:
         return
     table = PartyContact.__table__()
     cursor = transaction.connection.cursor()
@@ -192,6 +261,9 @@ class GoogleCredentials(metaclass=PoolMeta):
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
+        # A deletion forgets them again once done (on_delete).
+        if mode != 'write' or 'services' in field_names:
+            forget_contacts_credentials()
         if mode == 'delete':
             return
         if mode == 'write' and not (field_names & CREDENTIAL_SCOPE_FIELDS):
@@ -200,6 +272,12 @@ class GoogleCredentials(metaclass=PoolMeta):
         if contacts:
             ensure_application_key()
             cls.create_contact_rows(contacts)
+
+    @classmethod
+    def on_delete(cls, records):
+        callback = super().on_delete(records)
+        callback.append(forget_contacts_credentials)
+        return callback
 
     @classmethod
     def create_contact_rows(cls, records):
@@ -308,10 +386,10 @@ class PartyContact(ModelSQL, ModelView):
         help="The contact's resource name at Google.")
     sync_status = fields.Selection(
         PARTY_SYNC_STATUSES, "Status", readonly=True, sort=False)
-    local_write = fields.Timestamp(
+    local_write = Timestamp(
         "Changed in Tryton", readonly=True,
         help="When Tryton last changed the synchronized values.")
-    last_sync = fields.Timestamp("Last Synchronization", readonly=True)
+    last_sync = Timestamp("Last Synchronization", readonly=True)
 
     @classmethod
     def __setup__(cls):
@@ -536,9 +614,10 @@ class _MarkOwnerParty:
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        if syncing() is True:
-            return
         if mode == 'write' and not (field_names & cls._sync_fields):
+            return
+        # Not even the parties' SQL when there is no one to mark them for.
+        if not marking_credentials():
             return
         # A mechanism whose type changed may have been synchronized.
         any_type = mode == 'write' and 'type' in field_names
@@ -572,8 +651,9 @@ class Category(metaclass=PoolMeta):
     @classmethod
     def on_modification(cls, mode, categories, field_names=None):
         super().on_modification(mode, categories, field_names=field_names)
-        if syncing() is True or mode != 'write' or not (
-                field_names & CATEGORY_FIELDS):
+        if mode != 'write' or not (field_names & CATEGORY_FIELDS):
+            return
+        if not marking_credentials():
             return
         # The full names of the categories, and of their children, change:
         # so do the groups of their parties.

@@ -13,7 +13,8 @@ contact (docs/contracts.md, "What is synchronized"):
                     "country"}],
      "groups": [str]}
 
-values_of() reads it from parties; apply() writes it onto a party through
+values_of() reads it from parties; apply() writes it onto a party and
+create_parties() makes new parties of it (all in one create), through
 Tryton's ORM, so that the party module normalizes what it takes (phones in
 international format, e-mails, the composed street) and its validation and
 the overrides of other modules run. Values are compared, never their
@@ -26,6 +27,7 @@ from string import Template
 
 try:
     import phonenumbers
+    from phonenumbers import PhoneNumberFormat
 except ImportError:
     phonenumbers = None
 
@@ -48,6 +50,18 @@ CATEGORY_SEPARATOR = ' / '
 SEQUENCE_STEP = 10
 # The numbers of Tryton's street format that Google keeps apart (poBox).
 POST_BOX_NUMBERS = ['post_box', 'private_bag', 'post_office']
+
+
+class Cache:
+    """What one call works out once for all the parties it writes: the
+    countries by code, the categories by full name and the phone numbers
+    parsed (by the countries of the party's addresses and the text)"""
+    __slots__ = ('countries', 'categories', 'phones')
+
+    def __init__(self):
+        self.countries = {}
+        self.categories = {}
+        self.phones = {}
 
 
 def _text(value):
@@ -148,20 +162,94 @@ def values_of(parties):
 
 def create_party(values):
     "A new party of the contact values"
-    pool = Pool()
-    Party = pool.get('party.party')
-    party, = Party.create([{
-                'name': _text(values.get('name')) or None,
-                'google_organization': (
-                    _text(values.get('organization')) or None),
-                }])
-    apply(party, {
-            k: v for k, v in values.items()
-            if k not in {'name', 'organization'}})
+    party, = create_parties([values])
     return party
 
 
-def apply(party, values):
+def create_parties(vlist, cache=None):
+    """New parties of the contact values, in the order of vlist: one
+    Party.create, their addresses, mechanisms and categories nested, so
+    that Tryton normalizes and validates them as it does any party's"""
+    pool = Pool()
+    Party = pool.get('party.party')
+    Address = pool.get('party.address')
+    if cache is None:
+        cache = Cache()
+    defaults = None
+    to_create = []
+    for values in vlist:
+        party = {
+            'name': _text(values.get('name')) or None,
+            'google_organization': (
+                _text(values.get('organization')) or None),
+            }
+        if 'addresses' in values:
+            addresses = [
+                _new_address(v, SEQUENCE_STEP * (n + 1))
+                for n, v in enumerate(_wanted_addresses(
+                        values['addresses'] or [], cache))]
+        else:
+            if defaults is None:
+                defaults = _default_addresses()
+            addresses = defaults
+        # The addresses before the mechanisms, in each party's values: the
+        # nested creates run in the order of the keys, and the party module
+        # parses national phone numbers with the addresses' countries.
+        party['addresses'] = [('create', addresses)] if addresses else []
+        # Unsaved: what the party module reads to place national numbers.
+        placed = Party(addresses=[
+                Address(country=a.get('country')) for a in addresses])
+        mechanisms = []
+        if 'emails' in values:
+            emails, _ = _new_emails(values['emails'] or [])
+            mechanisms.extend({'type': 'email', 'value': e} for e in emails)
+        if 'phones' in values:
+            mechanisms.extend(
+                {'type': p['type'], 'value': value}
+                for p, value, _ in _new_phones(
+                    placed, values['phones'] or [], {}, cache))
+        if 'website' in values:
+            website = _text(values['website'])
+            if website:
+                mechanisms.append({'type': 'website', 'value': website})
+        party['contact_mechanisms'] = (
+            [('create', mechanisms)] if mechanisms else [])
+        if 'groups' in values:
+            # In place of the default categories, as apply() would write.
+            categories = _categories(values['groups'] or [], cache)
+            party['categories'] = (
+                [('add', [c.id for c in categories])] if categories else [])
+        to_create.append(party)
+    if not to_create:
+        return []
+    return Party.create(to_create)
+
+
+def _default_addresses():
+    "The addresses Tryton gives a party created without (as create does)"
+    pool = Pool()
+    Party = pool.get('party.party')
+    defaults = Party._clean_defaults(
+        Party.default_get(['addresses'], with_rec_name=False))
+    addresses = []
+    for action in defaults.get('addresses') or []:
+        if action[0] == 'create':
+            addresses.extend(action[1])
+    return addresses
+
+
+def _new_address(values, sequence):
+    return {
+        'street': values['street'] or None,
+        'post_box': values['post_box'] or None,
+        'postal_code': values['postal_code'] or None,
+        'city': values['city'] or None,
+        'country': values['_country'].id if values['_country'] else None,
+        'sequence': sequence,
+        }
+
+
+def apply(party, values, cache=None):
     """Write the contact values onto the party
 
     Only the fields present in values are written, and only what differs:
@@ -170,6 +258,9 @@ def apply(party, values):
     """
     pool = Pool()
     Party = pool.get('party.party')
+    Mechanism = pool.get('party.contact_mechanism')
+    if cache is None:
+        cache = Cache()
     to_write = {}
     for field, name in [('name', 'name'), ('google_organization',
                 'organization')]:
@@ -179,18 +270,30 @@ def apply(party, values):
                 to_write[field] = value or None
     if to_write:
         Party.write([party], to_write)
+    # The party's synchronized mechanisms, searched once.
+    mechanisms = {}
+    if values.keys() & {'emails', 'phones', 'website'}:
+        for mechanism in _active(
+                Mechanism, [party.id], [('type', 'in', MECHANISM_TYPES)]):
+            mechanisms.setdefault(
+                'phone' if mechanism.type in PHONE_TYPES else mechanism.type,
+                []).append(mechanism)
     # Addresses first: the party module parses national phone numbers with
     # the countries of the party's addresses.
     if 'addresses' in values:
-        _apply_addresses(party, values['addresses'] or [])
+        _apply_addresses(party, values['addresses'] or [], cache)
     if 'emails' in values:
-        _apply_emails(party, values['emails'] or [])
+        _apply_emails(
+            party, values['emails'] or [], mechanisms.get('email', []))
     if 'phones' in values:
-        _apply_phones(Party(party.id), values['phones'] or [])
+        _apply_phones(
+            Party(party.id), values['phones'] or [],
+            mechanisms.get('phone', []), cache)
     if 'website' in values:
-        _apply_website(party, values['website'])
+        _apply_website(
+            party, values['website'], mechanisms.get('website', []))
     if 'groups' in values:
-        _apply_groups(Party(party.id), values['groups'] or [])
+        _apply_groups(Party(party.id), values['groups'] or [], cache)
 
 
 def _archive(Model, records):
@@ -198,10 +301,9 @@ def _archive(Model, records):
         Model.write(list(records), {'active': False})
 
 
-def _apply_emails(party, emails):
-    pool = Pool()
-    Mechanism = pool.get('party.contact_mechanism')
-    existing = _active(Mechanism, [party.id], [('type', '=', 'email')])
+def _new_emails(emails, existing=()):
+    """The e-mails to create (as given, trimmed) and the ids of the existing
+    mechanisms that hold one of the emails"""
     by_email = {}
     for mechanism in existing:
         by_email.setdefault(mechanism.value.strip().lower(), mechanism)
@@ -216,6 +318,13 @@ def _apply_emails(party, emails):
             kept.add(mechanism.id)
         elif key not in {v.lower() for v in to_create}:
             to_create.append(email)
+    return to_create, kept
+
+
+def _apply_emails(party, emails, existing):
+    pool = Pool()
+    Mechanism = pool.get('party.contact_mechanism')
+    to_create, kept = _new_emails(emails, existing)
     _archive(Mechanism, [m for m in existing if m.id not in kept])
     if to_create:
         Mechanism.create([{
@@ -223,56 +332,89 @@ def _apply_emails(party, emails):
                 for e in to_create])
 
 
-def _parsed(mechanism, value):
-    "Whether the party module can parse the phone number (for the party)"
+def _phone_number(template, value, cache):
+    """The number the party module parses of value for the template's party
+    (its addresses' countries), None when it can not: parsed once a call"""
     if phonenumbers is None or not value:
-        return False
-    return mechanism._parse_phonenumber(value) is not None
+        return None
+    key = (tuple(template._phone_country_codes()), value)
+    try:
+        return cache.phones[key]
+    except KeyError:
+        number = cache.phones[key] = template._parse_phonenumber(value)
+        return number
 
 
-def _apply_phones(party, phones):
+def _phone(party, phone, cache):
+    """The value to store of the phone and its key (type, E.164 digits), or
+    None for a phone without number"""
     pool = Pool()
     Mechanism = pool.get('party.contact_mechanism')
-    existing = _active(Mechanism, [party.id], [('type', 'in', PHONE_TYPES)])
+    template = Mechanism(party=party, type=phone['type'])
+    value = _text(phone.get('value'))
+    e164 = _text(phone.get('e164'))
+    number = _phone_number(template, value, cache)
+    # A national number Tryton can not place (the party has no address in
+    # its country) is taken in the E.164 form Google gives with it.
+    if number is None:
+        number = _phone_number(template, e164, cache)
+        if number is not None:
+            value = e164
+    value = value or e164
+    if not value:
+        return None
+    # Its value_compact, as the party module formats it.
+    compact = (
+        phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        if number is not None else value)
+    return value, (phone['type'], _digits(compact))
+
+
+def _new_phones(party, phones, by_key, cache):
+    """The phones of the values to create, each (phone, value, None); and
+    (phone, value, mechanism) for those a mechanism of by_key holds (by the
+    key of _phone)"""
+    result, keys = [], set()
+    for phone in phones:
+        found = _phone(party, phone, cache)
+        if not found:
+            continue
+        value, key = found
+        mechanism = by_key.get(key)
+        if mechanism:
+            result.append((phone, value, mechanism))
+        elif key not in keys:
+            keys.add(key)
+            result.append((phone, value, None))
+    return result
+
+
+def _apply_phones(party, phones, existing, cache):
+    pool = Pool()
+    Mechanism = pool.get('party.contact_mechanism')
     by_key = {}
     for mechanism in existing:
         key = (mechanism.type, _digits(
                 mechanism.value_compact or mechanism.value))
         by_key.setdefault(key, mechanism)
-    kept, to_create, keys = set(), [], set()
-    for phone in phones:
-        type_ = phone['type']
-        value = _text(phone.get('value'))
-        e164 = _text(phone.get('e164'))
-        template = Mechanism(party=party, type=type_)
-        # A national number Tryton can not place (the party has no address
-        # in its country) is taken in the E.164 form Google gives with it.
-        if not _parsed(template, value) and _parsed(template, e164):
-            value = e164
-        value = value or e164
-        if not value:
-            continue
-        key = (type_, _digits(template.format_value_compact(
-                    value=value, type_=type_)))
-        mechanism = by_key.get(key)
+    kept, to_create = set(), []
+    for phone, value, mechanism in _new_phones(party, phones, by_key, cache):
         if mechanism:
             kept.add(mechanism.id)
-        elif key not in keys:
-            keys.add(key)
+        else:
             to_create.append({
-                    'party': party.id, 'type': type_, 'value': value})
+                    'party': party.id, 'type': phone['type'], 'value': value})
     _archive(Mechanism, [m for m in existing if m.id not in kept])
     if to_create:
         Mechanism.create(to_create)
 
 
-def _apply_website(party, website):
+def _apply_website(party, website, existing):
     """The first active website is the one synchronized: once applied, the
     website of the values is the party's only active one"""
     pool = Pool()
     Mechanism = pool.get('party.contact_mechanism')
     website = _text(website)
-    existing = _active(Mechanism, [party.id], [('type', '=', 'website')])
     if (not website and not existing) or (
             len(existing) == 1 and existing[0].value.strip() == website):
         return
@@ -284,10 +426,10 @@ def _apply_website(party, website):
                     'party': party.id, 'type': 'website', 'value': website}])
 
 
-def _wanted_addresses(addresses):
+def _wanted_addresses(addresses, cache):
     pool = Pool()
     Country = pool.get('country.country')
-    wanted, countries = [], {}
+    wanted, countries = [], cache.countries
     for address in addresses:
         values = {f: _text(address.get(f)) for f in ADDRESS_FIELDS}
         code = values['country'].upper()
@@ -308,10 +450,10 @@ def _address_key(values):
         for f in ADDRESS_FIELDS)
 
 
-def _apply_addresses(party, addresses):
+def _apply_addresses(party, addresses, cache):
     pool = Pool()
     Address = pool.get('party.address')
-    wanted = _wanted_addresses(addresses)
+    wanted = _wanted_addresses(addresses, cache)
     existing = _active(Address, [party.id])
     matched, used = {}, set()
     # The same address: kept as it is.
@@ -340,12 +482,7 @@ def _apply_addresses(party, addresses):
         top = max((a.sequence or 0 for a in existing), default=0)
         created = Address.create([{
                     'party': party.id,
-                    'street': v['street'] or None,
-                    'post_box': v['post_box'] or None,
-                    'postal_code': v['postal_code'] or None,
-                    'city': v['city'] or None,
-                    'country': v['_country'].id if v['_country'] else None,
-                    'sequence': top + SEQUENCE_STEP * (n + 1),
+                    **_new_address(v, top + SEQUENCE_STEP * (n + 1)),
                     } for n, (_, v) in enumerate(to_create)])
         for (i, _), address in zip(to_create, created):
             matched[i] = address
@@ -376,9 +513,15 @@ def _update_address(address, values):
         Address.write([address], to_write)
 
 
-def category(name):
+def category(name, cache=None):
     """The category of the full name ("Parent / Child"), created where
     missing: at the top level, or below the parents the name gives"""
+    if cache is not None:
+        try:
+            return cache.categories[name]
+        except KeyError:
+            record = cache.categories[name] = category(name)
+            return record
     pool = Pool()
     Category = pool.get('party.category')
     with Transaction().set_context(active_test=False):
@@ -404,16 +547,22 @@ def category(name):
         return parent
 
 
-def _apply_groups(party, groups):
-    pool = Pool()
-    Party = pool.get('party.party')
+def _categories(groups, cache):
+    "The categories of the groups, each once"
     wanted = []
     for name in groups:
         name = _text(name)
         if name:
-            record = category(name)
+            record = category(name, cache)
             if record and record not in wanted:
                 wanted.append(record)
+    return wanted
+
+
+def _apply_groups(party, groups, cache):
+    pool = Pool()
+    Party = pool.get('party.party')
+    wanted = _categories(groups, cache)
     current = list(party.categories)
     to_add = [c.id for c in wanted if c not in current]
     to_remove = [c.id for c in current if c not in wanted]

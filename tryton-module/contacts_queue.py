@@ -47,9 +47,22 @@ BEGIN
             job_key => 'sync_contacts:' || credential);
         PERFORM set_config(queued_setting, 'queued', true);
     EXCEPTION WHEN OTHERS THEN
-        -- The save stands; the sidecar's periodic pass finds the pending
-        -- rows.
-        NULL;
+        -- Replacing the keyed job fails when it finished after this
+        -- transaction began (repeatable read: a serialization failure): a
+        -- job without key is then added instead, which the credential's
+        -- queue runs after the others. Any other failure: the save stands;
+        -- the sidecar's periodic pass finds the pending rows.
+        BEGIN
+            PERFORM google_integration_jobs.add_job(
+                'sync_contacts',
+                json_build_object('credential_id', credential),
+                queue_name => 'contacts:' || credential,
+                run_at => now() + interval '2 seconds',
+                max_attempts => 5);
+            PERFORM set_config(queued_setting, 'queued', true);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
     END;
 END;
 $function$;

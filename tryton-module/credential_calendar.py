@@ -2,6 +2,8 @@
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
 """What the calendar synchronization adds to Google credentials"""
+import datetime as dt
+
 from trytond.bus import notify
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -10,6 +12,17 @@ from trytond.pyson import Eval
 
 from .calendar_ import (
     CHANNEL_STATUSES, _count, notify_synchronized, sum_last_sync)
+
+# How long before the credentials' last synchronization the rounds of its
+# calendars may have ended to belong to it. The sidecar writes each
+# calendar's last_sync and counts at the end of its round, then the
+# credentials' last_sync once the run is over (docs/contracts.md, "Calendar
+# synchronization"): the rounds of one run end within moments of each other,
+# those of the previous passes minutes before (SIDECAR_SYNC_INTERVAL).
+LAST_RUN_SPAN = dt.timedelta(minutes=1)
+_LAST_RUN_HELP = (
+    " in the last synchronization (the calendars whose synchronization "
+    "ended in the minute up to it).")
 
 
 class GoogleCredentials(metaclass=PoolMeta):
@@ -20,19 +33,30 @@ class GoogleCredentials(metaclass=PoolMeta):
         help="The calendars synchronized through the Google account; "
         "click \"Fetch Calendars\" to list them.")
     last_sync_created = fields.Function(
-        fields.Integer("Created"), 'get_last_sync_counts')
+        fields.Integer(
+            "Created",
+            help="The events created in Tryton" + _LAST_RUN_HELP),
+        'get_last_sync_counts')
     last_sync_updated = fields.Function(
-        fields.Integer("Updated"), 'get_last_sync_counts')
+        fields.Integer(
+            "Updated",
+            help="The events updated in Tryton" + _LAST_RUN_HELP),
+        'get_last_sync_counts')
     last_sync_deleted = fields.Function(
-        fields.Integer("Deleted"), 'get_last_sync_counts')
+        fields.Integer(
+            "Deleted",
+            help="The events deleted in Tryton" + _LAST_RUN_HELP),
+        'get_last_sync_counts')
     last_sync_pushed = fields.Function(
         fields.Integer(
             "Pushed",
-            help="The events created, changed or deleted in Google."),
+            help="The events created, changed or deleted in Google"
+            + _LAST_RUN_HELP),
         'get_last_sync_counts')
     last_sync_conflicts = fields.Function(
         fields.Integer(
-            "Conflicts", help="The events changed on both sides."),
+            "Conflicts",
+            help="The events found changed on both sides" + _LAST_RUN_HELP),
         'get_last_sync_counts')
     last_sync_error = fields.Function(
         fields.Text("Last Synchronization Error"), 'get_last_sync_error')
@@ -65,14 +89,33 @@ class GoogleCredentials(metaclass=PoolMeta):
         default.setdefault('calendar_list_channel', None)
         return super().copy(records, default=default)
 
+    @property
+    def last_run_calendars(self):
+        """The calendars whose last round belongs to the credentials' last
+        synchronization
+
+        A calendar keeps the counts of its last round that changed
+        something (an idle round writes nothing): a quiet calendar's are
+        older, and are not what the last synchronization did.
+        """
+        end = self.last_sync
+        if not end:
+            return []
+        start = end - LAST_RUN_SPAN
+        return [
+            c for c in self.calendars
+            if c.last_sync and start <= c.last_sync <= end]
+
     @classmethod
     def get_last_sync_counts(cls, records, names):
+        "What the last synchronization did: None before the first one"
         result = {n: {} for n in names}
         for record in records:
-            totals = sum_last_sync(
-                c for c in record.calendars if c.sync_enabled)
+            totals = sum_last_sync(record.last_run_calendars)
             for name in names:
-                result[name][record.id] = totals[name[len('last_sync_'):]]
+                result[name][record.id] = (
+                    totals[name[len('last_sync_'):]]
+                    if record.last_sync else None)
         return result
 
     def get_last_sync_error(self, name):

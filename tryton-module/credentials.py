@@ -20,7 +20,7 @@ from . import authorization_notification, sidecar
 from .exceptions import (
     AuthorizeError, ClientChangeWarning, CredentialIncompleteError,
     RedirectURIError, ServicesError)
-from .model import SidecarMixin
+from .model import SidecarMixin, Timestamp
 
 try:
     from google.oauth2.credentials import Credentials as OAuth2Credentials
@@ -174,13 +174,13 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     oauth_state = fields.Char("OAuth State", readonly=True)
     code_verifier = fields.Char("Code Verifier", strip=False, readonly=True)
     authorization_url = fields.Char("Authorization URL", readonly=True)
-    authorization_requested_at = fields.Timestamp(
+    authorization_requested_at = Timestamp(
         "Authorization Requested at", readonly=True)
 
     # Encrypted at rest by the sidecar; never shown in a view.
     access_token = fields.Char("Access Token", strip=False, readonly=True)
     refresh_token = fields.Char("Refresh Token", strip=False, readonly=True)
-    token_expiry = fields.Timestamp("Token Expiry", readonly=True)
+    token_expiry = Timestamp("Token Expiry", readonly=True)
 
     granted_scopes = fields.Text("Granted Scopes", readonly=True)
     account_email = fields.Char("Account Email", readonly=True)
@@ -192,13 +192,14 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
         "interval the sidecar is configured with, and ask Google for the "
         "calendar permission on the next authorization.\n"
         "\"Sync Now\" works either way.")
-    last_sync = fields.Timestamp("Last Synchronization", readonly=True)
+    last_sync = Timestamp("Last Synchronization", readonly=True)
 
     owner = fields.Many2One(
         'res.user', "Owner", ondelete='SET NULL',
-        help="The Tryton user whose Google account it is: "
-        "this user reads the private events of the calendars the account "
-        "may change.")
+        help="The Tryton user whose Google account it is (by default, the "
+        "user who creates the credentials): this user finds the account's "
+        "events under \"My Calendars\" and reads the private ones of the "
+        "calendars the account may change.")
 
     services = JSONVarChar(
         SERVICES, "Services", sort=False,
@@ -244,7 +245,7 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     contacts_status = fields.Selection(
         CONTACTS_STATUSES, "Contacts Status", readonly=True, sort=False,
         help="How the last contacts round went (written by the sidecar).")
-    contacts_last_sync = fields.Timestamp(
+    contacts_last_sync = Timestamp(
         "Contacts Last Synchronization", readonly=True)
     contacts_last_error = fields.Text("Contacts Last Error", readonly=True)
     contacts_last_counts = fields.Text(
@@ -306,6 +307,11 @@ class GoogleCredentials(SidecarMixin, ModelSQL, ModelView):
     @classmethod
     def default_sync_enabled(cls):
         return False
+
+    @classmethod
+    def default_owner(cls):
+        "The user who creates the credentials (root is nobody's account)"
+        return Transaction().user or None
 
     @classmethod
     def default_services(cls):

@@ -36,7 +36,7 @@ from .conflict import ConflictMixin
 from .credentials import parse_utc
 from .exceptions import (
     ConflictError, EventDetailError, EventError, EventValidationError)
-from .model import rec_name_domain
+from .model import Timestamp, rec_name_domain
 
 VISIBILITIES = [
     (None, ''),

@@ -77,6 +77,10 @@ class TrytonUnreachableError(SidecarError):
     "The sidecar could not reach the module's route (TRYTOND_URL, key)"
 
 
+class ModuleNotReadyError(SidecarError):
+    "The database lacks tables of the module (activated or updated since)"
+
+
 class ClientChangeWarning(UserWarning):
     "The OAuth client of credentials Google authorized is being changed"
 

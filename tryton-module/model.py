@@ -1,9 +1,20 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
+from trytond.model import fields
 from trytond.transaction import Transaction
 
 from . import sidecar
+
+class Timestamp(fields.Timestamp):
+    """A Timestamp the sidecar writes
+
+    Shown as trytond shows any Timestamp (with microseconds): a `format`
+    to the second would be shorter, but the web client (sao 8.0) then reads
+    the shorter text back into a read-only field and takes the record for
+    modified, so leaving a saved form asks whether to save it
+    (test/e2e/appointment-in-sao.test.ts).
+    """
 
 
 class SidecarMixin:

@@ -332,36 +332,108 @@ def match(credential, body):
 
 
 def apply(credential, body):
+    """Apply the changes in order, answering each party read back as Tryton
+    normalized it
+
+    The creates that follow one another are made together (one
+    Party.create, their rows at once), the updates and archives one by one
+    in between; the answers are read back together at the end.
+    """
     pool = Pool()
     Party = pool.get('party.party')
     PartyContact = pool.get('google_integration.party_contact')
-    results = []
-    for change in body['changes']:
+    changes = body['changes']
+    # What the call works out once: countries, categories, phone numbers.
+    cache = contact_values.Cache()
+    # The parties the updates and archives name (none is deleted here).
+    found = {p.id for p in _browse_parties(
+            [c['party_id'] for c in changes if 'party_id' in c])}
+    # Of each change: the party and its party_contact row.
+    answers = [None] * len(changes)
+    creates = {}
+
+    def create():
+        if creates:
+            _create(credential, list(creates.values()), answers, cache)
+            creates.clear()
+
+    for index, change in enumerate(changes):
         op = change['op']
         if op == 'create':
-            party = contact_values.create_party(change['values'])
-        else:
-            parties = _browse_parties([change['party_id']])
-            if not parties:
-                _abort(
-                    HTTPStatus.UNPROCESSABLE_ENTITY, 'party_not_found',
-                    f"Party {change['party_id']} does not exist.")
-            party, = parties
-            if op == 'update':
-                contact_values.apply(party, change['values'])
-            elif party.active:
-                Party.write([party], {'active': False})
+            # The same contact twice: the second one updates the first.
+            if change['resource_name'] in creates:
+                create()
+            creates[change['resource_name']] = (index, change)
+            continue
+        create()
+        if change['party_id'] not in found:
+            _abort(
+                HTTPStatus.UNPROCESSABLE_ENTITY, 'party_not_found',
+                f"Party {change['party_id']} does not exist.")
+        party = Party(change['party_id'])
+        if op == 'update':
+            contact_values.apply(party, change['values'], cache)
+        elif party.active:
+            Party.write([party], {'active': False})
         row = _synced(credential, party, change.get('resource_name'))
-        # Read back as Tryton normalized it.
-        _clear_cache(Party)
-        party = Party(party.id)
-        results.append({
-                'party_id': party.id,
-                'contact_id': row.id if row else None,
-                'values': contact_values.values_of([party])[party.id],
-                })
+        answers[index] = (party.id, row.id if row else None)
+    create()
+    # Read back as Tryton normalized it: once, every party of the call.
+    _clear_cache(Party)
     _clear_cache(PartyContact)
-    return {'results': results}
+    parties = Party.browse(list(dict.fromkeys(p for p, _ in answers)))
+    values = contact_values.values_of(parties)
+    return {'results': [{
+                'party_id': party_id,
+                'contact_id': row_id,
+                'values': values[party_id],
+                } for party_id, row_id in answers]}
+
+
+def _create(credential, creates, answers, cache):
+    """The creates (index, change) of distinct resource names: new parties
+    with their rows synced, made together; a contact whose row links a
+    party already (an earlier apply committed, its answer was lost) updates
+    that party instead"""
+    pool = Pool()
+    Party = pool.get('party.party')
+    PartyContact = pool.get('google_integration.party_contact')
+    linked = {}
+    with without_check_access():
+        for sub_names in _chunks([c['resource_name'] for _, c in creates]):
+            for row in PartyContact.search([
+                        ('credential', '=', credential.id),
+                        ('resource_name', 'in', sub_names),
+                        ('party', '!=', None),
+                        ]):
+                linked.setdefault(row.resource_name, row.party.id)
+    new = []
+    for index, change in creates:
+        party_id = linked.get(change['resource_name'])
+        if party_id is None:
+            new.append((index, change))
+            continue
+        party = Party(party_id)
+        contact_values.apply(party, change['values'], cache)
+        row = _synced(credential, party, change['resource_name'])
+        answers[index] = (party_id, row.id)
+    if not new:
+        return
+    parties = contact_values.create_parties(
+        [c['values'] for _, c in new], cache)
+    now = utcnow()
+    # New parties have no row of the credential, and no other party holds
+    # these contacts (they would be linked above).
+    with without_check_access():
+        rows = PartyContact.create([{
+                    'party': party.id,
+                    'credential': credential.id,
+                    'resource_name': change['resource_name'],
+                    'sync_status': 'synced',
+                    'last_sync': now,
+                    } for party, (_, change) in zip(parties, new)])
+    for (index, _), party, row in zip(new, parties, rows):
+        answers[index] = (party.id, row.id)
 
 
 def _synced(credential, party, resource_name):
@@ -370,19 +442,22 @@ def _synced(credential, party, resource_name):
     pool = Pool()
     PartyContact = pool.get('google_integration.party_contact')
     now = utcnow()
+    # One search: the party's row, and the others holding the contact.
+    domain = [('party', '=', party.id)]
+    if resource_name:
+        domain = ['OR', domain, [
+                ('resource_name', '=', resource_name),
+                ('party', '!=', None),
+                ]]
     with without_check_access():
-        rows = PartyContact.search([
+        found = PartyContact.search([
                 ('credential', '=', credential.id),
-                ('party', '=', party.id),
-                ], limit=1)
-        if resource_name:
-            others = PartyContact.search([
-                    ('credential', '=', credential.id),
-                    ('resource_name', '=', resource_name),
-                    ('party', '!=', party.id),
-                    ])
-            if others:
-                PartyContact.write(others, {'resource_name': None})
+                domain,
+                ])
+        rows = [r for r in found if r.party.id == party.id][:1]
+        others = [r for r in found if r.party.id != party.id]
+        if others:
+            PartyContact.write(others, {'resource_name': None})
         values = {'sync_status': 'synced', 'last_sync': now}
         if resource_name:
             values['resource_name'] = resource_name

@@ -58,6 +58,8 @@ ERRORS = {
         exceptions.ServiceNotEnabledError, 'msg_service_not_enabled', True),
     'tryton_unreachable': (
         exceptions.TrytonUnreachableError, 'msg_tryton_unreachable', True),
+    'module_not_ready': (
+        exceptions.ModuleNotReadyError, 'msg_module_not_ready', True),
     'unauthenticated': (
         exceptions.SidecarUnauthenticatedError,
         'msg_sidecar_unauthenticated', False),

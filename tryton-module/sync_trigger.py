@@ -50,8 +50,23 @@ BEGIN
             job_key => 'sync_calendar:' || NEW.calendar);
         PERFORM set_config(queued_setting, 'queued', true);
     EXCEPTION WHEN OTHERS THEN
-        -- The save stands; the sidecar finds pending changes at start.
-        NULL;
+        -- Replacing the keyed job fails when it finished after this
+        -- transaction began (repeatable read: a serialization failure): a
+        -- job without key is then added instead, which the calendar's queue
+        -- runs after the others. Any other failure: the save stands; the
+        -- sidecar finds pending changes at start.
+        BEGIN
+            PERFORM google_integration_jobs.add_job(
+                'sync_calendar',
+                json_build_object(
+                    'credential_id', calendar_credential,
+                    'calendar_id', NEW.calendar),
+                queue_name => 'calendar:' || NEW.calendar,
+                max_attempts => 5);
+            PERFORM set_config(queued_setting, 'queued', true);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
     END;
     RETURN NULL;
 END;

@@ -63,6 +63,29 @@ export async function calendarsToSync(
   return query.orderBy('id').select<SyncCalendar[]>(...SYNC_CALENDAR_COLUMNS);
 }
 
+/** The module's tables the calendar service reads and writes (docs/contracts.md, "Calendar synchronization"). */
+const CALENDAR_TABLES = [
+  CALENDARS,
+  'google_integration_calendar_member',
+  'google_integration_event',
+  'google_integration_event_detail',
+  'google_integration_event_tombstone',
+  'google_integration_event_conflict',
+] as const;
+
+/**
+ * The module's calendar tables missing here: all of them in a standalone database (the sidecar
+ * migrated it before google_integration was activated), some after an update the module missed.
+ */
+export async function missingCalendarTables(knex: Knex): Promise<string[]> {
+  const result = await knex.raw<{ rows: Array<{ name: string }> }>(
+    `SELECT name FROM unnest(?::text[]) WITH ORDINALITY AS t(name, position)
+      WHERE to_regclass('public.' || name) IS NULL ORDER BY position`,
+    [[...CALENDAR_TABLES]],
+  );
+  return result.rows.map((row) => row.name);
+}
+
 /** Whether the module's calendar tables exist here (not in a standalone database, nor an older module). */
 export async function calendarTablesExist(knex: Knex): Promise<boolean> {
   const table = await knex.raw<{ rows: Array<{ found: string | null }> }>(

@@ -16,6 +16,19 @@ const CONFLICTS = 'google_integration_contact_conflict';
 const CREDENTIALS = 'google_integration_google_credentials';
 const STAMPED = "write_date = timezone('UTC', now()), write_uid = 0";
 
+/** The tables of the module and of party the contacts sync reads and writes. */
+const CONTACT_TABLES = ['party_party', PARTY_CONTACTS, CONFLICTS] as const;
+
+/** Those missing here: party not activated, or the module not updated since Contacts came. */
+export async function missingContactTables(db: Db): Promise<string[]> {
+  const result = await db.raw<{ rows: Array<{ name: string }> }>(
+    `SELECT name FROM unnest(?::text[]) WITH ORDINALITY AS t(name, position)
+      WHERE to_regclass('public.' || name) IS NULL ORDER BY position`,
+    [[...CONTACT_TABLES]],
+  );
+  return result.rows.map((row) => row.name);
+}
+
 export interface ContactSyncState {
   readonly sync_token: string | null;
   readonly token_at: Date | null;

@@ -14,13 +14,17 @@ import { checkGoogle, checkTrytond } from './network-checks.js';
 import { type Finding, formatJson, formatText, ok, problem, skipped } from './report.js';
 
 export const DOCTOR_USAGE = `usage: tryton-google doctor [--database NAME]... [--trytond-config PATH] [--json]
+                            [--environment-file PATH]
 
-  --database NAME        check NAME (repeatable); default: SIDECAR_DATABASES, else every served database
-  --trytond-config PATH  trytond's configuration file (default: TRYTOND_CONFIG), to check that trytond
-                         reaches the sidecar ([google_integration] sidecar_url, sidecar_api_key)
-  --json                 print the findings as JSON
+  --database NAME          check NAME (repeatable); default: SIDECAR_DATABASES, else every served database
+  --trytond-config PATH    trytond's configuration file (default: TRYTOND_CONFIG), to check that trytond
+                           reaches the sidecar ([google_integration] sidecar_url, sidecar_api_key)
+  --json                   print the findings as JSON
+  --environment-file PATH  read KEY=value lines from PATH first; its variables replace the environment's
 
-Reads the sidecar's environment as serve does. Exit code: 0 all well, 1 a problem, 78 invalid configuration.
+Reads the sidecar's environment as serve does (tryton-google serve --help lists it). The running demo
+(npm start): tryton-google doctor --environment-file .cache/demo/sidecar.env
+Exit code: 0 all well, 1 a problem, 78 invalid configuration.
 `;
 
 const EXAMPLES: Record<string, string> = {

@@ -7,18 +7,29 @@
  * are written before the runner's connections close, and each runner beats a heartbeat that lets
  * the others release what a dead one locked (runner-heartbeat.ts). Runners start when a database
  * is first served (and, after a restart, for every served database found), and stop with the
- * sidecar; one that ends on its own is reported, to be started again. graphile-worker is loaded
- * with the first runner, so commands that run none do not pay for it.
+ * sidecar; one that ends on its own is reported, to be started again, and one that lost its
+ * database is replaced once the database is back, after the completions and failures of its jobs
+ * are written (db/pools.ts, JobRunnerPool). graphile-worker is loaded with the first runner, so
+ * commands that run none do not pay for it.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger as WorkerLogger, Runner, TaskList, WorkerEvents } from 'graphile-worker';
-import pg from 'pg';
-import type { DatabasePools } from '../db/pools.js';
+import type pg from 'pg';
+import { type DatabasePools, JobRunnerPool } from '../db/pools.js';
 import { databaseFailureReason } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
 import { RunnerHeartbeat } from './runner-heartbeat.js';
 
 export const JOBS_SCHEMA = 'google_integration_jobs';
+
+/**
+ * graphile-worker 0.17.3's statements that release a job: its completion (`complete_job`,
+ * `complete_job_q`, `complete_jobs`) or failure (`fail_job`, `fail_job_q`, `fail_jobs`), by the
+ * names of its prepared statements (on by default). Each is idempotent (a job deleted, or released
+ * only where this runner still locks it), so writing it again is safe.
+ */
+const RELEASE_STATEMENT = new RegExp(`^(?:complete|fail)_jobs?(?:_q)?/${JOBS_SCHEMA}$`);
+const releasesAJob = (query: pg.QueryConfig) => RELEASE_STATEMENT.test(query.name ?? '');
 
 export interface JobEngineOptions {
   /** Jobs run at once per database and replica. */
@@ -55,8 +66,9 @@ export interface JobQueue {
 
 export class JobEngine {
   private readonly runners = new Map<string, Promise<Runner>>();
-  private readonly workerPools = new Map<string, pg.Pool>();
+  private readonly workerPools = new Map<string, JobRunnerPool>();
   private readonly heartbeats = new Map<string, RunnerHeartbeat>();
+  private readonly replaced = new WeakSet<Promise<Runner>>();
   private stopped = false;
 
   constructor(
@@ -76,11 +88,13 @@ export class JobEngine {
     if (!runner) {
       if (this.stopped) return Promise.reject(new Error('the job engine is stopped'));
       // The runner's own pool, with the bounds of every other connection (SIDECAR_DATABASE_TIMEOUT):
-      // given a connection string, graphile-worker would connect without any.
-      const pgPool = new pg.Pool(this.pools.workerPoolConfig(database, this.options.concurrency + 1));
-      pgPool.on('error', (error) =>
-        this.logger.warn({ database, err: error.message }, 'job runner connection lost'),
-      );
+      // given a connection string, graphile-worker would connect without any. It writes a job's
+      // completion or failure once the database is back, whatever happened meanwhile (pools.ts).
+      const pgPool = new JobRunnerPool(this.pools.workerPoolConfig(database, this.options.concurrency + 1), {
+        releasesAJob,
+        logger: this.logger.child({ database }),
+        onRecovered: () => this.replace(database, started),
+      });
       this.workerPools.set(database, pgPool);
       // The pool's id is what graphile-worker writes in `locked_by`: the heartbeat speaks for it
       // from before its first job.
@@ -107,6 +121,7 @@ export class JobEngine {
       started.then(
         (running) => {
           this.logger.info({ database }, 'job runner started');
+          pgPool.watch();
           running.promise.then(
             () => this.ended(database, started, 'stopped'),
             (error: Error) => this.ended(database, started, error.message),
@@ -138,6 +153,23 @@ export class JobEngine {
     );
     this.heartbeats.set(database, heartbeat);
     heartbeat.start();
+  }
+
+  /**
+   * A runner whose pool lost the database and has it back: stopped (its jobs finish, their
+   * completions written), then `ended` starts another. A statement that locked a job and whose
+   * answer was lost in the outage left that job locked by this runner, where no worker runs it;
+   * once this runner is gone, the next heartbeat releases it (runner-heartbeat.ts).
+   */
+  private replace(database: string, runner: Promise<Runner>): void {
+    if (this.stopped || this.runners.get(database) !== runner || this.replaced.has(runner)) return;
+    this.replaced.add(runner);
+    this.logger.warn({ database }, 'job runner lost its database: replacing it now that it is back');
+    runner
+      .then((running) => running.stop())
+      .catch((error: Error) =>
+        this.logger.warn({ database, err: error.message }, 'job runner could not be stopped'),
+      );
   }
 
   /** A runner that ended while the engine runs: forget it, so the next start makes a new one. */
@@ -173,6 +205,9 @@ export class JobEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // A completion or failure waiting for the database tries once more, then is left to the
+    // replica that releases this runner's jobs: stopping does not wait for an outage to end.
+    for (const pool of this.workerPools.values()) pool.stopWaiting();
     const runners = [...this.runners.values()];
     this.runners.clear();
     await Promise.allSettled(runners.map(async (runner) => (await runner).stop()));
@@ -189,7 +224,9 @@ export class JobEngine {
 /** graphile-worker's log lines, through the sidecar's logger (its debug chatter stays at debug). */
 function workerLogger(LoggerClass: typeof WorkerLogger, logger: Logger): WorkerLogger {
   return new LoggerClass((scope) => (level, message, meta) => {
-    const { error, ...rest } = (meta ?? {}) as { error?: unknown };
+    // A failed completion or failure comes as `fatalError`.
+    const { error: plain, fatalError, ...rest } = (meta ?? {}) as { error?: unknown; fatalError?: unknown };
+    const error = plain ?? fatalError;
     // An Error serializes to {}: keep its message, and the SQLSTATE or network code when it has one.
     const reason = error === undefined ? undefined : databaseFailureReason(error);
     const fields = {

@@ -29,6 +29,8 @@ export interface ServiceContext {
   readonly apiRootUrl: string;
   /** trytond's base URL (TRYTOND_URL), where a service writes Tryton's records through its ORM. */
   readonly trytondUrl?: string | undefined;
+  /** Bound of each call of trytond (TRYTOND_TIMEOUT), in milliseconds. */
+  readonly trytondTimeoutMs?: number;
   readonly pacer: Pacer;
   /** Google's push notifications: whether channels are made, where they call, their tokens. */
   readonly notifications?: {

@@ -4,7 +4,7 @@
  * (or a reset) is not kept, concurrent reads share one, nothing is used while the feed is down, and
  * a writer's wait ends when its change comes back.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CredentialRef } from '../../src/credentials/context.js';
 import { TokenCache } from '../../src/credentials/token-cache.js';
 import type { ChangeHandlers, CredentialChangeFeed } from '../../src/db/credential-changes.js';
@@ -117,15 +117,29 @@ describe('TokenCache', () => {
   });
 
   it("ends a writer's wait when its change comes back, or after a second", async () => {
-    const { feed, cache, ref } = setup();
-    const seen = cache.expectChange(ref);
-    setTimeout(() => feed.handlers?.onChange(7), 20);
-    const started = Date.now();
-    await seen();
-    expect(Date.now() - started).toBeLessThan(900);
-    const unseen = cache.expectChange(ref);
-    const waited = Date.now();
-    await unseen();
-    expect(Date.now() - waited).toBeGreaterThanOrEqual(950);
+    // The wait's bound is a timer: the test moves the clock instead of spending the second.
+    vi.useFakeTimers();
+    try {
+      const { feed, cache, ref } = setup();
+      const ended = (wait: Promise<void>) => {
+        const state = { ended: false };
+        void wait.then(() => (state.ended = true));
+        return state;
+      };
+      const seen = ended(cache.expectChange(ref)());
+      await vi.advanceTimersByTimeAsync(20);
+      expect(seen.ended).toBe(false);
+      feed.handlers?.onChange(7);
+      // Its change came back: the wait ends then, not when the second is up.
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen.ended).toBe(true);
+      const unseen = ended(cache.expectChange(ref)());
+      await vi.advanceTimersByTimeAsync(999);
+      expect(unseen.ended).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(unseen.ended).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { emulatorControl } from '../support/emulator-client.js';
 import { call } from '../support/rpc.js';
 import {
   browserFailure,
@@ -59,16 +60,8 @@ describe('Google Calendar events in the Tryton web client', () => {
       if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
       return answer.result;
     };
-    const calendarControl = async (path: string, body: unknown) => {
-      const response = await fetch(`${current.emulator.url}/__emulator/calendar${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!response.ok)
-        throw new Error(`calendar control ${path}: ${response.status} ${await response.text()}`);
-      return response.json();
-    };
+    const control = emulatorControl(current.emulator.url);
+    const calendarControl = (path: string, body: unknown) => control(`/calendar${path}`, 'POST', body);
 
     // The event in Google, today as the browser counts days.
     const day = today(BROWSER_ZONE);

@@ -35,14 +35,12 @@ const codesSent = new Set<string>();
 
 beforeAll(async () => {
   harness = await startInProcess({ emulator: true });
-  const emulator = harness.emulator as NonNullable<typeof harness.emulator>;
   const redirect = `${harness.sidecar.url}/${harness.database}/google/callback`;
-  const control = await fetch(`${emulator.url}/__emulator/clients`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [redirect] }),
+  await harness.control('/clients', 'POST', {
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    redirect_uris: [redirect],
   });
-  expect(control.ok).toBe(true);
   bareId = await harness.insertCredential({ name: 'Bare', client_secret: CLIENT_SECRET });
   liveState = new StateTokens(harness.config.encryptionKeys).create(harness.database).value;
   pendingId = await harness.insertCredential({

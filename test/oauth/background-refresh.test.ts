@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { consent, followRedirect } from '../support/consent.js';
 import { type SidecarProcess, startServe } from '../support/processes.js';
 import { call } from '../support/rpc.js';
-import { secretsOf, type Stack, startStack } from '../support/stack.js';
+import { passesEnded, secretsOf, type Stack, startStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 let stack: Stack;
 let second: SidecarProcess;
@@ -39,15 +40,6 @@ async function expiresIn(id: number, seconds: number): Promise<void> {
     .update({ token_expiry: stack.db.raw(`timezone('UTC', now()) + interval '${seconds} seconds'`) });
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, seconds = 15): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe('background refresh', () => {
   it('refreshes tokens that expire within SIDECAR_REFRESH_AHEAD, each once', async () => {
     const ids = [
@@ -59,10 +51,12 @@ describe('background refresh', () => {
     const rows = await until(
       () => Promise.all(ids.map((id) => stack.row(id))),
       (found) => found.every((row) => row.token_expiry.getTime() > Date.now() + 30 * 60_000),
+      { what: 'both tokens refreshed' },
     );
     for (const row of rows) expect(row.token_expiry.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
-    // Give both processes a few more ticks: nothing is refreshed twice.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // A few more ticks of both processes: nothing is refreshed twice. Waiting for the passes to end
+    // (not for a time) proves they ran: the one that was refreshing has ended, and a whole one after.
+    await passesEnded(stack.db, 'refresh_due_tokens', 1);
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(2);
     expect(stack.logs()).toContain('"msg":"background refresh"');
     // Both replicas run the passes from one job of the job engine, never two.
@@ -80,9 +74,11 @@ describe('background refresh', () => {
     const backoff = await until(
       () => stack.db('google_integration_sidecar.refresh_backoff').where({ credential_id: id }).first(),
       (row) => row !== undefined,
+      { what: 'a refresh failure recorded' },
     );
     expect(backoff.failures).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The pass that failed has ended, and the next pass saw the credential due and cooling down.
+    await passesEnded(stack.db, 'refresh_due_tokens', 1);
     // One claim, its retries (4 attempts), and then quiet during the 30 s cool-down.
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(4);
     expect((await stack.row(id)).state).toBe('authorized');
@@ -101,6 +97,7 @@ describe('after a restart', () => {
     const row = await until(
       () => stack.row(id),
       (found) => found.token_expiry.getTime() > Date.now() + 30 * 60_000,
+      { what: 'the token refreshed by the replacement' },
     );
     expect(row.token_expiry.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(1);
@@ -117,10 +114,11 @@ describe('a sidecar started with other encryption keys', () => {
     try {
       // Its first use of the database checks the keys.
       await call(stranger.url, 'credentials.status', { database: stack.database, credential_id: 1 });
-      const deadline = Date.now() + 5_000;
-      while (!stranger.output().includes('do not open') && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await until(
+        async () => stranger.output(),
+        (output) => output.includes('do not open'),
+        { timeoutMs: 5_000, what: 'the key check refusing the database' },
+      );
       expect(stranger.output()).toContain('SIDECAR_ENCRYPTION_KEYS do not open what this database holds');
       expect(stranger.output()).not.toContain('"msg":"job runner started"');
     } finally {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsOf, type Stack, startStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 let stack: Stack;
 
@@ -38,14 +39,12 @@ describe('credential log lines', () => {
     await stack.control('/grants/revoke', { email: 'logs@example.com' });
     await stack.rpc('credentials.refresh', { credential_id: id });
     await stack.rpc('credentials.revoke', { credential_id: id });
-    // Log lines travel through the child's stdout: wait for the last one to arrive.
-    for (
-      let waited = 0;
-      waited < 3000 && !stack.logs().includes('"msg":"credential revoked"');
-      waited += 50
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Log lines travel through the child's stdout: the last one arriving proves the others did.
+    await until(
+      async () => stack.logs(),
+      (logs) => logs.includes('"msg":"credential revoked"'),
+      { timeoutMs: 3_000, what: 'the line of the revoke' },
+    );
     const lines = jsonLines(stack.logs());
     const aboutCredentials = lines.filter((line) => 'credential_id' in line);
     expect(aboutCredentials.length).toBeGreaterThanOrEqual(5);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/rpc.js';
 import { type Stack, startStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const DOCUMENTED = new Set([-32001, -32002, -32003, -32004, -32005, -32006, -32007, -32008, -32009]);
 
@@ -112,9 +113,15 @@ describe('a replica killed (SIGKILL) while it refreshes', () => {
     await killStack.expire([id]);
     await killStack.control('/latency', { endpoint: 'token', ms: 60_000 });
     const params = { database: killStack.database, credential_id: id };
+    const before = (await killStack.control('/stats')).token.refresh_token;
     const doomed = call(killStack.sidecar.url, 'credentials.get_access_token', params).catch(() => undefined);
-    // The first replica now holds the refresh lease and waits on Google; it dies there.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Its refresh call reaching the emulator (counted as it arrives) proves that the first replica
+    // holds the refresh lease (taken before Google is called) and waits on Google; it dies there.
+    await until(
+      async () => (await killStack.control('/stats')).token.refresh_token,
+      (calls) => calls > before,
+      { what: "the first replica's refresh reaching Google" },
+    );
     await killStack.sidecar.stop('SIGKILL');
     await doomed;
     await killStack.control('/latency', { endpoint: 'token', ms: 0 });

@@ -5,19 +5,23 @@
  */
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SidecarProcess } from '../support/processes.js';
 import { call } from '../support/rpc.js';
 import { type Stack, startStack, unseal } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const TABLE = 'google_integration_google_credentials';
 
 let stack: Stack;
 let first: string;
 let second: string;
+let secondProcess: SidecarProcess;
 
 beforeAll(async () => {
   stack = await startStack({ env: { SIDECAR_REFRESH_INTERVAL: '3600' } });
   first = stack.sidecar.url;
-  second = (await stack.startAnotherSidecar()).url;
+  secondProcess = await stack.startAnotherSidecar();
+  second = secondProcess.url;
 });
 
 afterAll(async () => {
@@ -33,6 +37,30 @@ const token = (url: string, id: number) =>
  */
 const HEARD = { timeout: 1_000, interval: 20 };
 
+const LISTEN = 'LISTEN google_integration_credential';
+
+/** The connections of the stack's database that listen to the change feed now. */
+async function listeners(): Promise<number> {
+  const result = await stack.db.raw(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = ? AND query = ? AND state = 'idle' AND pid <> pg_backend_pid()`,
+    [stack.database, LISTEN],
+  );
+  return result.rows[0].n as number;
+}
+
+/**
+ * Opens the change feed of both replicas (a replica's first token call of a database opens it) and
+ * waits until both listen: from then on, what a replica reads is kept in memory. A feed marks itself
+ * live as its LISTEN answers, and PostgreSQL shows the connection idle after it as it sends that
+ * answer, long before the test's next request can reach the replica: two idle listening connections
+ * are the event that proves both feeds live.
+ */
+async function feedsListening(id: number): Promise<void> {
+  await Promise.all([token(first, id), token(second, id)]);
+  await until(listeners, (count) => count === 2, { what: 'both replicas listening to the change feed' });
+}
+
 /** Changes the row without firing triggers, as if the change feed had missed it. */
 async function silently(work: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
   await stack.db.transaction(async (trx) => {
@@ -45,8 +73,7 @@ describe('the token cache', () => {
   it('answers from memory: a change the feed does not hear is not seen', async () => {
     const id = await stack.authorizedCredential('cached@example.com');
     // The first call of a database starts its change feed; from the next one on, rows are kept.
-    await token(second, id);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await feedsListening(id);
     const original = (await token(second, id)).result.access_token;
     await silently((trx) => trx(TABLE).where({ id }).update({ state: 'without_authorization' }));
     expect((await token(second, id)).result.access_token).toBe(original);
@@ -57,8 +84,7 @@ describe('the token cache', () => {
 
   it('hands out the new token right after its own refresh, before the feed brings the change', async () => {
     const id = await stack.authorizedCredential('refreshed@example.com');
-    await token(first, id);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await feedsListening(id);
     const original = (await token(first, id)).result.access_token;
     // The feed stays silent about the refresh, as when its notification is still on its way.
     await stack.db.raw(`ALTER TABLE ${TABLE} DISABLE TRIGGER google_integration_sidecar_changed`);
@@ -102,13 +128,20 @@ describe('the token cache', () => {
   it('serves nothing stale while its change feed is down', async () => {
     const id = await stack.authorizedCredential('feedless@example.com');
     const original = (await token(second, id)).result.access_token;
-    const listeners = await stack.db.raw(
+    const lost = () => secondProcess.output().split('credential change feed lost').length - 1;
+    const lostBefore = lost();
+    const terminated = await stack.db.raw(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE datname = ? AND query = 'LISTEN google_integration_credential' AND pid <> pg_backend_pid()`,
-      [stack.database],
+        WHERE datname = ? AND query = ? AND pid <> pg_backend_pid()`,
+      [stack.database, LISTEN],
     );
-    expect(listeners.rows.length).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(terminated.rows.length).toBe(2);
+    // The replica says so as it drops its feed (and what it kept): the event that proves it is down.
+    await until(
+      async () => lost(),
+      (count) => count > lostBefore,
+      { what: 'the replica losing its feed' },
+    );
     // Missed by the feed (it is down), yet the next call must see it.
     await silently((trx) => trx(TABLE).where({ id }).update({ state: 'without_authorization' }));
     expect((await token(second, id)).error?.data?.type).toBe('not_authorized');

@@ -6,8 +6,10 @@
  * and writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.js';
+import { emulatorControl } from '../support/emulator-client.js';
+import { passesEnded, type Stack, startStack } from '../support/stack.js';
 import { trytonTemplate } from '../support/tryton.js';
+import { until } from '../support/wait.js';
 
 const EMAIL = 'team.member@example.com';
 const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
@@ -28,16 +30,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function calendarControl(path: string, method: string, body?: unknown) {
-  const response = await fetch(`${stack.emulator.url}/__emulator/calendar${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok)
-    throw new Error(`calendar control ${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.status === 204 ? undefined : response.json();
-}
+const calendarControl = (path: string, method: string, body?: unknown) =>
+  emulatorControl(stack.emulator.url)(`/calendar${path}`, method, body);
 
 const createEvent = (event: Record<string, unknown>) =>
   calendarControl(`/calendars/${encodeURIComponent(EMAIL)}/events`, 'POST', event);
@@ -223,30 +217,30 @@ describe('the background pull', () => {
       .db('google_integration_calendar')
       .where({ id: calendar.id })
       .update({ sync_enabled: true });
-    const response = await fetch(
-      `${background.emulator.url}/__emulator/calendar/calendars/background%40example.com/events`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          summary: 'Pulled by a job',
-          start: { date: '2026-12-24' },
-          end: { date: '2026-12-25' },
-        }),
-      },
+    await emulatorControl(background.emulator.url)(
+      '/calendar/calendars/background%40example.com/events',
+      'POST',
+      { summary: 'Pulled by a job', start: { date: '2026-12-24' }, end: { date: '2026-12-25' } },
     );
-    expect(response.status).toBe(201);
     const pulled = async () =>
-      (await background.db('google_integration_event').where({ calendar: calendar.id }).count())[0]?.count;
-    // Synchronization off on the credential: the calendar's switch alone is for Sync Now.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(Number(await pulled())).toBe(0);
+      Number(
+        (await background.db('google_integration_event').where({ calendar: calendar.id }).count())[0]?.count,
+      );
+    const queuedRounds = async () =>
+      (
+        await background.db.raw(
+          "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE task_identifier = 'sync_calendar'",
+        )
+      ).rows[0].n as number;
+    // Synchronization off on the credential: the calendar's switch alone is for Sync Now. A pass of
+    // the background pull that began after the event was made, ended, is the proof: it queued no
+    // round (a round it queued would still be in the queue, or would have pulled the event).
+    await passesEnded(background.db, 'sync_calendars', 1);
+    expect(await queuedRounds()).toBe(0);
+    expect(await pulled()).toBe(0);
     await background.db('google_integration_google_credentials').where({ id }).update({ sync_enabled: true });
-    const deadline = Date.now() + 15_000;
-    while (Number(await pulled()) === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(Number(await pulled())).toBe(1);
+    await until(pulled, (count) => count > 0, { what: 'the event pulled by a background round' });
+    expect(await pulled()).toBe(1);
     const jobs = await background.db.raw(
       "SELECT count(*)::int AS n FROM google_integration_jobs.jobs WHERE key = 'sync_calendars'",
     );

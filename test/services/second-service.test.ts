@@ -51,20 +51,10 @@ let stack: InProcessSidecar;
 let ref: CredentialRef;
 let service: CalendarCountService;
 
-const control = async (path: string, body: unknown) => {
-  const response = await fetch(`${stack.emulator?.url}/__emulator${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return response.json();
-};
+const control = (path: string, body: unknown) => stack.control(path, 'POST', body);
 
 const calendarCalls = async () => {
-  const stats = (
-    (await (await fetch(`${stack.emulator?.url}/__emulator/stats`)).json()) as { calendar: unknown }
-  ).calendar;
+  const stats = (await stack.control('/stats', 'GET')).calendar;
   return Object.values(stats as Record<string, number>).reduce((a, b) => a + b, 0);
 };
 

@@ -1,4 +1,8 @@
-/** The emulator as tests drive it: an OAuth client registered for a test, and its control API. */
+/**
+ * The emulator as tests drive it: an OAuth client registered for a test, and its control API. Every
+ * test talks to `/__emulator` through `emulatorControl`, so the control API's shape (JSON in and out,
+ * a refusal thrown with its status and body) is written once.
+ */
 import { randomBytes } from 'node:crypto';
 
 export interface RegisteredClient {
@@ -6,6 +10,7 @@ export interface RegisteredClient {
   readonly clientSecret: string;
 }
 
+/** Registers a new OAuth client, with a random id and secret, that may redirect to `redirectUris`. */
 export async function registerClient(
   emulatorUrl: string,
   redirectUris: readonly string[],
@@ -13,18 +18,19 @@ export async function registerClient(
   const clientId = `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`;
   // Not shaped like Google's secrets, so the repository's secret scan never mistakes a fixture for one.
   const clientSecret = `test-secret-${randomBytes(18).toString('base64url')}`;
-  const response = await fetch(`${emulatorUrl}/__emulator/clients`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris }),
+  await emulatorControl(emulatorUrl)('/clients', 'POST', {
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: redirectUris,
   });
-  if (!response.ok) throw new Error(`emulator refused the client: ${await response.text()}`);
   return { clientId, clientSecret };
 }
 
 /** A caller of the emulator's control API: JSON in and out, a non-2xx answer throws with its body. */
-export function emulatorControl(emulatorUrl: string) {
-  return async (path: string, method: string, body?: unknown): Promise<any> => {
+export type EmulatorControl = (path: string, method: string, body?: unknown) => Promise<any>;
+
+export function emulatorControl(emulatorUrl: string): EmulatorControl {
+  return async (path, method, body) => {
     const response = await fetch(`${emulatorUrl}/__emulator${path}`, {
       method,
       headers: { 'content-type': 'application/json' },

@@ -8,6 +8,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningSidecar, startSidecar } from '../../src/main.js';
+import { type EmulatorControl, emulatorControl } from './emulator-client.js';
 import { sidecarEnv } from './env.js';
 import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './postgres.js';
 
@@ -19,6 +20,8 @@ export interface InProcessSidecar {
   readonly sidecar: RunningSidecar;
   readonly config: Config;
   readonly emulator: RunningEmulator | undefined;
+  /** The emulator's control API (emulator-client.ts); it throws when started without the emulator. */
+  readonly control: EmulatorControl;
   /** Every log line the sidecar wrote so far (pino JSON at level info). */
   logs(): string;
   /** Inserts a credential (a bare one unless `values` say more) and returns its id. */
@@ -55,6 +58,11 @@ export async function startInProcess(
     sidecar,
     config,
     emulator,
+    control: emulator
+      ? emulatorControl(emulator.url)
+      : async () => {
+          throw new Error('this in-process sidecar was started without the emulator');
+        },
     logs: () => logs,
     async insertCredential(values = {}) {
       const [row] = await db(CREDENTIALS_TABLE)

@@ -3,11 +3,12 @@ import { loadConfig } from '../../src/config.js';
 import { TokenCipher } from '../../src/crypto/token-cipher.js';
 import { emulatorEndpoints, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { consent, followRedirect } from './consent.js';
-import { registerClient } from './emulator-client.js';
+import { emulatorControl, registerClient } from './emulator-client.js';
 import { sidecarEnv } from './env.js';
 import { cloneDatabase, connect, dropDatabase, STANDALONE_TEMPLATE } from './postgres.js';
 import { type SidecarProcess, startServe } from './processes.js';
 import { call } from './rpc.js';
+import { until } from './wait.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 const TABLE = 'google_integration_google_credentials';
@@ -27,6 +28,7 @@ export interface Stack {
   expire(ids: readonly number[]): Promise<void>;
   row(id: number): Promise<Record<string, any>>;
   rpc(method: string, params: Record<string, unknown>): ReturnType<typeof call>;
+  /** The emulator's control API (emulator-client.ts): a GET without `body`, a POST with it. */
   control(path: string, body?: unknown): Promise<any>;
   /** Another replica on the same databases; `env` changes its settings (another port, say). */
   startAnotherSidecar(env?: Record<string, string>): Promise<SidecarProcess>;
@@ -51,16 +53,8 @@ export async function startStack(
   const sidecars: SidecarProcess[] = [await startServe(env)];
   const sidecar = sidecars[0] as SidecarProcess;
   let current = sidecar;
-  const control = async (path: string, body?: unknown) => {
-    const response = await fetch(`${emulator.url}/__emulator${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok)
-      throw new Error(`emulator control ${path}: ${response.status} ${await response.text()}`);
-    return response.json();
-  };
+  const request = emulatorControl(emulator.url);
+  const control = (path: string, body?: unknown) => request(path, body === undefined ? 'GET' : 'POST', body);
   const { clientId, clientSecret } = await registerClient(emulator.url, [
     `${sidecar.url}/${database}/google/callback`,
     `${sidecar.url}/google/callback`,
@@ -141,4 +135,28 @@ export function secretsOf(stack: Stack, extra: readonly string[] = []): string[]
 export function unseal(stack: Stack, row: Record<string, any>, column: string): string {
   const cipher = new TokenCipher(loadConfig(stack.env).encryptionKeys);
   return cipher.open(row[column], { column, id: row.id });
+}
+
+/**
+ * Waits until `count` passes of the periodic job `task` (`refresh_due_tokens`, `sync_calendars`),
+ * begun after this call, have ended: the event that proves a "nothing happens" moment passed,
+ * however slow the machine. A pass queues its successor under the job's key as it ends (graphile-
+ * worker takes the key off the running job and inserts a new row, with a higher id), so each change
+ * of the id under the key is one pass ended; a pass already running (locked) at the call began
+ * before it and does not count.
+ */
+export async function passesEnded(db: Knex, task: string, count = 1): Promise<void> {
+  const keyed = () =>
+    db('google_integration_jobs.jobs')
+      .where({ key: task })
+      .first<{ id: string; locked_at: Date | null }>('id', 'locked_at');
+  const first = await until(keyed, (row) => row !== undefined, { what: `a queued ${task} job` });
+  let seen = String(first.id);
+  for (let ends = first.locked_at === null ? count : count + 1; ends > 0; ends--) {
+    const last = seen;
+    const next = await until(keyed, (row) => row !== undefined && String(row.id) !== last, {
+      what: `the ${task} pass after job ${last} to end`,
+    });
+    seen = String(next.id);
+  }
 }

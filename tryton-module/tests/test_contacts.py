@@ -7,8 +7,11 @@ credential" and "Contacts synchronization")"""
 import datetime as dt
 import json
 import os
+import sys
+import time
 from unittest.mock import patch
 
+from trytond.backend.postgresql.database import LoggingCursor
 from trytond.bus import Bus
 from trytond.model.exceptions import AccessError, DomainValidationError
 from trytond.modules.google_integration import (
@@ -18,8 +21,8 @@ from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
-from .tools import (
-    RecordsTestMixin, SidecarTestMixin, clear_cache, utcnow)
+from .fake_sidecar import SidecarTestMixin
+from .tools import RecordsTestMixin, clear_cache, utcnow
 
 CALENDAR = 'https://www.googleapis.com/auth/calendar'
 CONTACTS = 'https://www.googleapis.com/auth/contacts'
@@ -547,6 +550,51 @@ class ContactsTestCase(SidecarTestMixin, _ContactsMixin, RouteTestCase):
         self.assertEqual(self.status(party, second), 'pending_push')
         self.assertIsNone(self.status(third, record))
         self.assertEqual(self.status(third, second), 'pending_push')
+
+    @with_transaction()
+    def test_mark_credentials_once(self):
+        "Test marking searches the credentials once a transaction"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Credentials = pool.get('google_integration.google_credentials')
+        record = self.create_credentials()
+        search = Credentials.search
+        domain = [('services', 'in', ['contacts'])]
+
+        def searches(call):
+            with patch.object(
+                    Credentials, 'search', side_effect=search) as mock:
+                call()
+            return [c for c in mock.call_args_list if c.args[0] == domain]
+
+        self.assertEqual(len(searches(lambda: [
+                        self.create_party(f"Party {i}", contact_mechanisms=[
+                                ('create', [{
+                                            'type': 'email',
+                                            'value': f'p{i}@example.com',
+                                            }])])
+                        for i in range(3)])), 1)
+        self.assertEqual(searches(lambda: self.create_party("Bob")), [])
+        # Credentials that change their services are searched again.
+        Credentials.write([record], {'services': ['calendar']})
+        self.assertEqual(len(searches(lambda: self.create_party("Carol"))), 1)
+        carol, = Party.search([('name', '=', "Carol")])
+        self.assertIsNone(self.status(carol, record))
+        # And so is a new one.
+        second = self.create_credentials("Second")
+        dave = self.create_party("Dave")
+        self.assertEqual(self.status(dave, second), 'pending_push')
+        # Under the route's context of the only credential listing
+        # contacts, a save marks nothing; outside of it, it marks.
+        Credentials.write([record], {'services': ['calendar', 'contacts']})
+        self.set_synced()
+        Credentials.delete([second])
+        with Transaction().set_context(
+                google_integration_contacts_sync=record.id):
+            Party.write([dave], {'name': "Dave L."})
+        self.assertEqual(self.status(dave, record), 'synced')
+        Party.write([dave], {'name': "Dave Lister"})
+        self.assertEqual(self.status(dave, record), 'pending_push')
 
     @with_transaction()
     def test_queue_contacts(self):
@@ -1443,3 +1491,164 @@ class ContactsRouteTestCase(_ContactsMixin, RouteTestCase):
                     'credential_id': self.main, 'changes': [{
                             'op': 'archive', 'party_id': 2 ** 31 - 1}]}),
             422, 'party_not_found')
+
+    def test_apply_create_repeated(self):
+        "Test a create whose contact has a party already updates that party"
+        def apply(changes, credential=None):
+            answer = self.assertAnswer(self.post('apply', {
+                        'credential_id': credential or self.main,
+                        'changes': changes}), 200)
+            return answer['results']
+
+        frank = {
+            'op': 'create', 'resource_name': 'people/c-frank',
+            'values': {'name': "Frank", 'emails': ['frank@example.com']},
+            }
+        first, = apply([frank])
+        # The sidecar gave up waiting for the answer, the transaction
+        # committed: the next round creates the contact again.
+        phones = [{'type': 'mobile', 'value': '+32470998877'}]
+        again, = apply([
+                dict(frank, values=dict(frank['values'], phones=phones))])
+        self.assertEqual(
+            (again['party_id'], again['contact_id']),
+            (first['party_id'], first['contact_id']))
+        self.assertEqual(again['values']['phones'], [{
+                    'type': 'mobile', 'value': '+32 470 99 88 77',
+                    'e164': '+32470998877'}])
+        self.assertEqual(again['values']['emails'], ['frank@example.com'])
+        # Twice in one call: one party, read back as the last one left it.
+        grace = {
+            'op': 'create', 'resource_name': 'people/c-grace',
+            'values': {'name': "Grace"},
+            }
+        one, two = apply([grace, dict(grace, values={'name': "Grace H."})])
+        self.assertEqual(one['party_id'], two['party_id'])
+        self.assertEqual(one['contact_id'], two['contact_id'])
+        self.assertEqual(two['values']['name'], "Grace H.")
+        # Another account's contact of that name is another contact.
+        other, = apply([frank], credential=self.scoped)
+        self.assertNotEqual(other['party_id'], first['party_id'])
+        with self.committed():
+            pool = Pool()
+            Party = pool.get('party.party')
+            PartyContact = pool.get('google_integration.party_contact')
+            self.assertEqual(len(Party.search([
+                            ('name', 'in', ["Frank", "Grace", "Grace H."]),
+                            ])), 3)
+            rows = PartyContact.search([
+                    ('resource_name', 'in', [
+                            'people/c-frank', 'people/c-grace']),
+                    ], order=[('id', 'ASC')])
+            self.assertEqual(
+                [(r.party.id, r.credential.id, r.sync_status)
+                    for r in rows],
+                [(first['party_id'], self.main, 'synced'),
+                    (one['party_id'], self.main, 'synced'),
+                    (other['party_id'], self.scoped, 'synced')])
+            # Its party deleted, the contact is a new party again.
+            Party.delete([Party(first['party_id'])])
+        third, = apply([frank])
+        self.assertNotIn(
+            third['party_id'], [first['party_id'], other['party_id']])
+
+    def test_apply_batch(self):
+        "Test the creates of a call are made together, answered in order"
+        alice = self.create_alice('alice@batch.example.com')
+        changes = []
+        for i in range(50):
+            if i == 25:
+                changes.append({
+                        'op': 'update', 'party_id': alice,
+                        'resource_name': 'people/c-alice-batch',
+                        'values': {'name': "Alice Batch"},
+                        })
+            changes.append({
+                    'op': 'create', 'resource_name': f'people/batch-{i}',
+                    'values': {
+                        'name': f" Person {i} ", 'organization': "",
+                        'emails': [f' Person{i}@Batch.example.com ', ''],
+                        # National: placed in Belgium by the address.
+                        'phones': [{'type': 'mobile',
+                                'value': f'0470 12 34 {i:02}', 'e164': ''}],
+                        'website': f'https://{i}.example.com',
+                        'addresses': [{'street': f"Rue {i}",
+                                'postal_code': '1000', 'city': "Brussels",
+                                'country': 'be'}],
+                        'groups': ["Batch / Members", "Customers"],
+                        },
+                    })
+        answer = self.assertAnswer(self.post('apply', {
+                    'credential_id': self.main, 'changes': changes}), 200)
+
+        results = answer['results']
+        self.assertEqual(len(results), 51)
+        self.assertEqual(results[25]['party_id'], alice)
+        self.assertEqual(results[25]['values']['name'], "Alice Batch")
+        created = results[:25] + results[26:]
+        self.assertEqual(len({r['party_id'] for r in created}), 50)
+        for i, result in enumerate(created):
+            with self.subTest(i=i):
+                self.assertEqual(result['values'], {
+                        'name': f"Person {i}", 'organization': '',
+                        'emails': [f'Person{i}@Batch.example.com'],
+                        'phones': [{'type': 'mobile',
+                                'value': f'+32 470 12 34 {i:02}',
+                                'e164': f'+324701234{i:02}'}],
+                        'website': f'https://{i}.example.com',
+                        'addresses': [{'street': f"Rue {i}", 'post_box': '',
+                                'postal_code': '1000', 'city': "Brussels",
+                                'country': 'BE'}],
+                        'groups': ["Batch / Members", "Customers"]})
+        with self.committed():
+            pool = Pool()
+            Category = pool.get('party.category')
+            PartyContact = pool.get('google_integration.party_contact')
+            members, = Category.search([('name', '=', "Members")])
+            self.assertEqual(members.parent.name, "Batch")
+            rows = {r.id: r for r in PartyContact.search([
+                        ('credential', '=', self.main),
+                        ('resource_name', 'like', 'people/batch-%'),
+                        ])}
+            self.assertEqual(
+                sorted((r['contact_id'], r['party_id']) for r in created),
+                sorted((i, r.party.id) for i, r in rows.items()))
+            self.assertEqual(
+                {r.sync_status for r in rows.values()}, {'synced'})
+            self.assertEqual(
+                [rows[r['contact_id']].resource_name for r in created],
+                [f'people/batch-{i}' for i in range(50)])
+
+    def test_apply_statements(self):
+        "Test the statements of a call of 200 creates, per party"
+        changes = [{
+                'op': 'create', 'resource_name': f'people/many-{i}',
+                'values': {
+                    'name': f"Many {i}", 'organization': '',
+                    'emails': [f'many{i}@example.com'],
+                    'phones': [{'type': 'phone' if i % 2 else 'mobile',
+                            'value': f'+32 2 2{i:06}' if i % 2
+                            else f'+32475{i:06}', 'e164': ''}],
+                    'website': '', 'addresses': [], 'groups': [],
+                    },
+                } for i in range(200)]
+        body = {'credential_id': self.main, 'changes': changes}
+        statements = [0]
+        execute = LoggingCursor.execute
+
+        def counted(cursor, *args, **kwargs):
+            statements[0] += 1
+            return execute(cursor, *args, **kwargs)
+
+        with patch.object(LoggingCursor, 'execute', counted):
+            started = time.perf_counter()
+            answer = self.assertAnswer(self.post('apply', body), 200)
+            elapsed = time.perf_counter() - started
+        self.assertEqual(len(answer['results']), 200)
+        per_party = statements[0] / 200
+        print(
+            f"\napply of 200 creates: {per_party:.1f} statements, "
+            f"{elapsed * 1000 / 200:.1f} ms a party", file=sys.stderr)
+        # One Party.create for all: a few statements a party (searching
+        # per party took 43).
+        self.assertLess(per_party, 15)

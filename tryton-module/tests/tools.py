@@ -1,20 +1,19 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
-"""What the module's test cases share: a fake sidecar, the writes the
-sidecar makes with SQL, graphile-worker's add_job, credentials and users"""
+"""What the module's test cases share: the test case on the activated
+module, the writes the sidecar makes with SQL, graphile-worker's add_job,
+credentials, users, calendars and events (the fake sidecar is
+fake_sidecar.py's)"""
 import datetime as dt
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest.mock import patch
 
-from trytond import config
+from lxml import etree
+
 from trytond.pool import Pool
+from trytond.tests.test_tryton import RouteTestCase
 from trytond.transaction import Transaction
 
-API_KEY = 'k3y-that-must-not-leak'
 # graphile-worker's add_job (its signature), recording its calls, or
 # failing as a broken job queue does.
 _ADD_JOB = (
@@ -45,132 +44,30 @@ def clear_cache(*names):
             cache.pop(name, None)
 
 
-def config_get(options):
-    "A trytond config.get that answers the [google_integration] options given"
-    get = config.get
+class _Both:
+    "Enter two context managers"
 
-    def _get(section, option, default=None):
-        if section == 'google_integration':
-            return options.get(option, default)
-        return get(section, option, default)
-    return patch.object(config, 'get', _get)
+    def __init__(self, first, second):
+        self.managers = [first, second]
+
+    def __enter__(self):
+        for manager in self.managers:
+            manager.__enter__()
+
+    def __exit__(self, *exc):
+        for manager in reversed(self.managers):
+            manager.__exit__(*exc)
 
 
-class FakeSidecar:
-    """A real HTTP server on 127.0.0.1 answering like the sidecar would
+class DatabaseTestCase(RouteTestCase):
+    """A test case on a database where the module is activated, with party
+    (its optional dependency, as test_module's ModuleTestCase does)
 
-    Each request pops the next queued answer: a function of the JSON-RPC
-    request returning (status, content type, body, delay in seconds).
+    Without ModuleTestCase's standard checks, which test_module runs once;
+    RouteTestCase is trytond's case on an activated module that adds none.
     """
-
-    def __init__(self):
-        self.answers = []
-        self.requests = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length)
-                try:
-                    request = json.loads(body)
-                except ValueError:
-                    request = None
-                fake.requests.append({
-                        'path': self.path,
-                        'headers': dict(self.headers),
-                        'json': request,
-                        })
-                if fake.answers:
-                    answer = fake.answers.pop(0)
-                else:
-                    answer = FakeSidecar.text(500, "no answer queued")
-                status, content_type, content, delay = answer(request)
-                if delay:
-                    time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header('Content-Type', content_type)
-                    self.send_header('Content-Length', str(len(content)))
-                    if 300 <= status < 400:
-                        self.send_header(
-                            'Location', fake.url + '/elsewhere')
-                    self.end_headers()
-                    self.wfile.write(content)
-                except OSError:
-                    pass
-
-            def log_message(self, format, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        host, port = self.server.server_address[:2]
-        return f'http://{host}:{port}'
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def reset(self):
-        self.answers.clear()
-        self.requests.clear()
-
-    @staticmethod
-    def json(status, value, delay=0):
-        def answer(request):
-            content = value(request) if callable(value) else value
-            return (
-                status, 'application/json', json.dumps(content).encode(),
-                delay)
-        return answer
-
-    @staticmethod
-    def text(status, text, delay=0):
-        return lambda request: (
-            status, 'text/html', text.encode(), delay)
-
-    def result(self, result, delay=0):
-        self.answers.append(self.json(200, lambda request: {
-                    'jsonrpc': '2.0', 'id': request['id'],
-                    'result': result}, delay=delay))
-
-    def error(self, code, message, type_=None, status=200):
-        error = {'code': code, 'message': message}
-        if type_:
-            error['data'] = {'type': type_}
-        self.answers.append(self.json(status, lambda request: {
-                    'jsonrpc': '2.0', 'id': request['id'], 'error': error}))
-
-
-class SidecarTestMixin:
-    "A FakeSidecar for the test case, emptied before each test"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sidecar = FakeSidecar()
-        cls.addClassCleanup(cls.sidecar.close)
-
-    def setUp(self):
-        super().setUp()
-        self.sidecar.reset()
-
-    def sidecar_config(self, **options):
-        "The configuration of the fake sidecar, but for options (None: unset)"
-        values = {
-            'sidecar_url': self.sidecar.url + '/',
-            'sidecar_api_key': API_KEY,
-            'sidecar_timeout': '5',
-            }
-        values.update(options)
-        return config_get({k: v for k, v in values.items() if v is not None})
+    module = 'google_integration'
+    extras = ['party']
 
 
 class RecordsTestMixin:
@@ -197,6 +94,13 @@ class RecordsTestMixin:
                                 for g in groups])],
                     }])
         return user
+
+    def as_user(self, user):
+        "Act as user through RPC: access rights and record rules apply"
+        transaction = Transaction()
+        return _Both(
+            transaction.set_user(user.id),
+            transaction.set_context(_check_access=True))
 
     def insert(self, model, **values):
         "Insert a row as the sidecar does: SQL, root's stamps; return its id"
@@ -258,3 +162,97 @@ class RecordsTestMixin:
     def break_add_job(self):
         "Make add_job fail"
         Transaction().connection.cursor().execute(BROKEN_ADD_JOB)
+
+
+class CalendarTestMixin(RecordsTestMixin):
+    """Calendars, events and their users, as the calendar tests make them:
+    calendars and events as the sidecar writes them (SQL, as root),
+    appointments as users make them (the ORM)"""
+
+    def create_calendar(self, credential, google_id='primary', **values):
+        Calendar = Pool().get('google_integration.calendar')
+        values.setdefault('name', google_id)
+        values.setdefault('access_role', 'owner')
+        return Calendar(self.insert(
+                'google_integration.calendar', credential=credential.id,
+                google_id=google_id, **values))
+
+    def create_event(self, calendar, google_id, detail=None, **values):
+        Event = Pool().get('google_integration.event')
+        event = Event(self.insert(
+                'google_integration.event', calendar=calendar.id,
+                google_id=google_id, sync_status='synced', **values))
+        if detail is not None:
+            self.insert(
+                'google_integration.event.detail', event=event.id, **detail)
+        return event
+
+    def event_fixtures(self):
+        "A credential owned by a user, a calendar and all kinds of events"
+        credential = self.create_credentials()
+        owner = self.create_user('owner', 'group_google_calendar')
+        credential.owner = owner
+        credential.save()
+        calendar = self.create_calendar(
+            credential, color='#fbe983', sync_enabled=True,
+            time_zone='Europe/Paris')
+        events = {}
+        for visibility in ['default', 'public', 'private', 'confidential']:
+            events[visibility] = self.create_event(
+                calendar, visibility, visibility=visibility,
+                starts_at=dt.datetime(2030, 1, 7, 9),
+                ends_at=dt.datetime(2030, 1, 7, 10),
+                all_day=False, status='confirmed', detail={
+                    'summary': f"{visibility.title()} meeting",
+                    'description': "Agenda", 'location': "Room 1",
+                    'attendees': "a@example.com\nb@example.com",
+                    })
+        return credential, owner, calendar, events
+
+    def calendar_user(self, credential=None, login='alice'):
+        "A user of the Google Calendar group, owner of credential"
+        user = self.create_user(login, 'group_google_calendar')
+        if credential is not None:
+            credential.owner = user
+            credential.save()
+        return user
+
+    def appointment(self, calendar, summary="Meeting", **values):
+        "An event made in Tryton, through the ORM"
+        Event = Pool().get('google_integration.event')
+        values.setdefault('starts_at', dt.datetime(2030, 1, 7, 9))
+        values.setdefault('ends_at', dt.datetime(2030, 1, 7, 10))
+        event, = Event.create([{
+                    'calendar': calendar.id, 'summary': summary, **values}])
+        return event
+
+    def event_row(self, event):
+        "The columns of the event as the sidecar reads them"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            'SELECT sync_status, local_version, local_write '
+            'FROM google_integration_event WHERE id = %s', (event.id,))
+        return cursor.fetchone()
+
+    def set_synced(self, event):
+        "What the sidecar writes once Google has the event"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            'UPDATE google_integration_event SET sync_status = %s '
+            'WHERE id = %s', ('synced', event.id))
+
+    def set_calendar(self, calendar, **values):
+        "Write the calendar as the sidecar does"
+        self.set_columns(calendar, **values)
+        # What the transaction read of its events depends on it too.
+        for cache in Transaction().cache.values():
+            cache.clear()
+
+    def view_fields(self, Model, view_type):
+        "The names of the fields and labels of the view, and its fields"
+        view = Model.fields_view_get(view_type=view_type)
+        arch = etree.fromstring(view['arch'])
+        return (
+            {e.get('name') for e in arch.iter('field')},
+            {e.get('name') for e in arch.iter('label')},
+            view['fields'])

@@ -34,7 +34,7 @@ export const calendarListCalendars = defineMethod({
       }),
     ),
   }),
-  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled'],
+  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled', 'module_not_ready'],
   handler: (params, context) => runCalendar(params, context, { kind: 'list' }),
 });
 
@@ -55,7 +55,7 @@ export const calendarSync = defineMethod({
     pushed: z.number(),
     conflicts: z.number(),
   }),
-  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled'],
+  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled', 'module_not_ready'],
   handler: (params, context) =>
     runCalendar(params, context, {
       kind: 'sync',

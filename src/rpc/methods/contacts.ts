@@ -18,7 +18,7 @@ export const contactsSync = defineMethod({
     conflicts: z.number(),
     held: z.number().describe('deletions the guard held: the credential asks an admin'),
   }),
-  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled', 'tryton_unreachable'],
+  errors: [...ACCESS_TOKEN_ERRORS, 'service_not_enabled', 'tryton_unreachable', 'module_not_ready'],
   handler: async (params, context) =>
     context.services.contacts.run(
       {

@@ -17,12 +17,13 @@ import {
   type CalendarListEntry,
   calendarsToSync,
   markCredentialSynced,
+  missingCalendarTables,
   recordSyncFailure,
   type SyncCalendar,
 } from '../../db/calendar-repository.js';
 import { applyTeamRule, calendarsSeenBy, storeCalendarList } from '../../db/team-repository.js';
 import { forgetChannelsOf } from '../../db/watch-repository.js';
-import type { SidecarError } from '../../errors.js';
+import { ErrorType, moduleNotReady, type SidecarError } from '../../errors.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
 import { CALENDAR_SCOPE } from '../catalog.js';
 import { GoogleService, type GoogleSession } from '../google-service.js';
@@ -84,6 +85,10 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   }
 
   protected async execute(session: GoogleSession, input: CalendarInput): Promise<CalendarOutput> {
+    // Before the Calendar API is asked anything: without the module's tables nothing it answers
+    // can be kept.
+    const missing = await missingCalendarTables(session.ref.db);
+    if (missing.length > 0) throw moduleNotReady(session.ref.database, 'calendar', missing);
     if (input.kind === 'list') return this.listCalendars(session);
     if (input.kind === 'channels') return this.channels(session);
     return this.sync(session, input.calendarId, input.waitIfBusy ?? false);
@@ -217,8 +222,9 @@ export class GoogleCalendarService extends GoogleService<CalendarInput, Calendar
   }
 
   protected override async recordFailure(ref: CredentialRef, input: CalendarInput, error: SidecarError) {
-    // A failure before any calendar was reached (token, scope) shows on every calendar it stops.
-    if (input.kind !== 'sync') return;
+    // A failure before any calendar was reached (token, scope) shows on every calendar it stops;
+    // without the module's tables there is no calendar to show it on.
+    if (input.kind !== 'sync' || error.type === ErrorType.ModuleNotReady) return;
     for (const cal of await calendarsToSync(ref.db, ref.id, input.calendarId)) {
       if (cal.sync_status !== 'failing') await recordSyncFailure(ref.db, cal.id, error.message);
     }

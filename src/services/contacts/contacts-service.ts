@@ -8,8 +8,8 @@
 import type { people_v1 } from '@googleapis/people';
 import type { CredentialRef } from '../../credentials/context.js';
 import { BUSY, underLease, waitForLease } from '../../credentials/lease.js';
-import { recordContactsOutcome } from '../../db/contact-repository.js';
-import type { SidecarError } from '../../errors.js';
+import { missingContactTables, recordContactsOutcome } from '../../db/contact-repository.js';
+import { moduleNotReady, type SidecarError } from '../../errors.js';
 import { CONTACTS_SCOPE } from '../catalog.js';
 import { GoogleService, type GoogleSession, type ServiceContext } from '../google-service.js';
 import { PeopleApi } from './people-api.js';
@@ -20,6 +20,8 @@ import { TrytonContacts } from './tryton-route.js';
 /** Google's People API is not served from the Calendar's root. */
 const GOOGLE_API_ROOT = 'https://www.googleapis.com/';
 const PEOPLE_ROOT = 'https://people.googleapis.com/';
+/** How long a call of the module's route may take when TRYTOND_TIMEOUT is not given. */
+const DEFAULT_TRYTOND_TIMEOUT_MS = 60_000;
 /** Sync Now waits this long for a round of the same account that is already running. */
 const SYNC_WAIT_MS = 60_000;
 
@@ -45,9 +47,15 @@ export class GoogleContactsService extends GoogleService<ContactsInput, Contacts
   }
 
   protected async execute(session: GoogleSession, input: ContactsInput): Promise<ContactsCounts> {
+    // Before People is asked anything: without these tables nothing it answers can be kept.
+    const missing = await missingContactTables(session.ref.db);
+    if (missing.length > 0) throw moduleNotReady(session.ref.database, 'contacts', missing);
     const api = new PeopleApi(session, await this.api(session));
     const tryton = new TrytonContacts(
-      { url: this.context.trytondUrl, timeoutMs: this.context.credentials.google.retry.timeoutMs },
+      {
+        url: this.context.trytondUrl,
+        timeoutMs: this.context.trytondTimeoutMs ?? DEFAULT_TRYTOND_TIMEOUT_MS,
+      },
       session.ref,
     );
     const deadline = Date.now() + SYNC_WAIT_MS;

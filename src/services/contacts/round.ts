@@ -169,7 +169,7 @@ export async function contactsRound(
   const unmatched = changed.filter(
     ({ item, link }) => !link && !partyStateOf(stamped.get(item), partyStates),
   );
-  const byEmail = await tryton.match([
+  const byEmail = await matchEmails(tryton, [
     ...new Set(unmatched.flatMap(({ item }) => item.values.emails.map((e) => e.toLowerCase()))),
   ]);
   const matchedParties = new Set<number>();
@@ -315,8 +315,9 @@ export async function contactsRound(
   await google.flush();
   await settleRound(db, credentialId, {
     ...writes,
-    // Held deletions of Google come again only if the token stays where it was.
-    ...(listing.nextSyncToken && !(hold && remoteDeleted.length > 0)
+    // Held deletions of Google come again only if the token stays where it was; an incremental
+    // listing that listed nothing keeps the token it used (still valid), so an idle round writes nothing.
+    ...(listing.nextSyncToken && !(hold && remoteDeleted.length > 0) && (full || listing.people.length > 0)
       ? { token: { value: listing.nextSyncToken, full, startedAt } }
       : {}),
   });
@@ -360,6 +361,15 @@ async function completeListing(
 
 function partyStateOf(id: number | undefined, states: Map<number, PartyState>): PartyState | undefined {
   return id === undefined ? undefined : states.get(id);
+}
+
+/** The parties holding these e-mails, 1,000 e-mails to a call (the route's limit). */
+async function matchEmails(tryton: TrytonContacts, emails: string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (let start = 0; start < emails.length; start += READ_BATCH)
+    for (const [email, party] of await tryton.match(emails.slice(start, start + READ_BATCH)))
+      found.set(email, party);
+  return found;
 }
 
 async function readParties(

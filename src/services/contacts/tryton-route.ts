@@ -118,6 +118,10 @@ export class TrytonContacts {
         `trytond at ${url} has no contacts route for credential ${this.ref.id} in ${this.ref.database}: is the module updated, and does the credential list Contacts?`,
       );
     if (response.status === 422) throw new TrytonRefused(tidy(text));
+    if (response.status === 400)
+      throw unreachable(
+        `trytond refused the sidecar's ${action} request as malformed (${tidy(text)}): the module and the sidecar may not be of the same version`,
+      );
     if (!response.ok) throw unreachable(`trytond answered ${response.status} to ${action}`);
     const parsed = answer.safeParse(safeJson(text));
     if (!parsed.success) throw unreachable(`trytond's answer to ${action} is not what the contract says`);

@@ -53,7 +53,15 @@ export interface TrytonStack {
   stop(): Promise<void>;
 }
 
-export async function startTrytonStack(): Promise<TrytonStack> {
+export interface TrytonStackOptions {
+  /**
+   * The sidecar reaches trytond (its TRYTOND_URL is trytond's address), as the contacts sync needs for
+   * the module's route; trytond's port is then chosen before the sidecar starts. Off by default.
+   */
+  readonly sidecarReachesTryton?: boolean;
+}
+
+export async function startTrytonStack(options: TrytonStackOptions = {}): Promise<TrytonStack> {
   const database = await cloneDatabase(await trytonTemplate(), 'gi_test_e2e');
   const cleanups: (() => Promise<unknown>)[] = [() => dropDatabase(database)];
   const cleanup = async () => {
@@ -75,11 +83,13 @@ export async function startTrytonStack(): Promise<TrytonStack> {
 
     const sidecarPort = await freePort();
     const publicUrl = `http://127.0.0.1:${sidecarPort}`;
+    const trytonPort = options.sidecarReachesTryton ? await freePort() : undefined;
     const sidecarEnvironment = sidecarEnv({
       ...emulatorEndpoints(emulator.url),
       SIDECAR_DATABASES: database,
       SIDECAR_PORT: String(sidecarPort),
       SIDECAR_PUBLIC_URL: publicUrl,
+      ...(trytonPort === undefined ? {} : { TRYTOND_URL: `http://127.0.0.1:${trytonPort}` }),
     });
     let sidecar: SidecarProcess = await startServe(sidecarEnvironment);
     const earlierSidecarLogs: string[] = [];
@@ -88,7 +98,7 @@ export async function startTrytonStack(): Promise<TrytonStack> {
     const redirectUri = `${sidecar.url}/${database}/google/callback`;
     const { clientId, clientSecret } = await registerClient(emulator.url, [redirectUri]);
 
-    const trytonUrl = `http://127.0.0.1:${await freePort()}`;
+    const trytonUrl = `http://127.0.0.1:${trytonPort ?? (await freePort())}`;
     const configFile = writeTrytondConfig(folder, {
       url: trytonUrl,
       sidecarUrl: sidecar.url,
