@@ -47,16 +47,18 @@ BEGIN
             job_key => 'sync_contacts:' || credential);
         PERFORM set_config(queued_setting, 'queued', true);
     EXCEPTION WHEN OTHERS THEN
-        -- Replacing the keyed job fails when it finished after this
-        -- transaction began (repeatable read: a serialization failure): a
-        -- job without key is then added instead, which the credential's
-        -- queue runs after the others. Any other failure: the save stands;
-        -- the sidecar's periodic pass finds the pending rows.
+        -- Repeatable read (Tryton's transactions) refuses add_job's upsert
+        -- of the keyed job or of the queue's row when a worker took,
+        -- finished or released them after this transaction began (a
+        -- serialization failure): a round of the account ending during
+        -- the save. A job without key and without queue touches neither;
+        -- the sidecar's round waits for the account's lease. Any other
+        -- failure: the save stands; the sidecar's periodic pass finds the
+        -- pending rows.
         BEGIN
             PERFORM google_integration_jobs.add_job(
                 'sync_contacts',
                 json_build_object('credential_id', credential),
-                queue_name => 'contacts:' || credential,
                 run_at => now() + interval '2 seconds',
                 max_attempts => 5);
             PERFORM set_config(queued_setting, 'queued', true);

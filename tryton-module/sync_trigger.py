@@ -50,18 +50,20 @@ BEGIN
             job_key => 'sync_calendar:' || NEW.calendar);
         PERFORM set_config(queued_setting, 'queued', true);
     EXCEPTION WHEN OTHERS THEN
-        -- Replacing the keyed job fails when it finished after this
-        -- transaction began (repeatable read: a serialization failure): a
-        -- job without key is then added instead, which the calendar's queue
-        -- runs after the others. Any other failure: the save stands; the
-        -- sidecar finds pending changes at start.
+        -- Repeatable read (Tryton's transactions) refuses add_job's upsert
+        -- of the keyed job or of the queue's row when a worker took,
+        -- finished or released them after this transaction began (a
+        -- serialization failure): a round of the calendar ending during
+        -- the save. A job without key and without queue touches neither;
+        -- the sidecar's round waits for the calendar's lease. Any other
+        -- failure: the save stands; the sidecar finds pending changes at
+        -- start and its periodic pass pulls every calendar.
         BEGIN
             PERFORM google_integration_jobs.add_job(
                 'sync_calendar',
                 json_build_object(
                     'credential_id', calendar_credential,
                     'calendar_id', NEW.calendar),
-                queue_name => 'calendar:' || NEW.calendar,
                 max_attempts => 5);
             PERFORM set_config(queued_setting, 'queued', true);
         EXCEPTION WHEN OTHERS THEN

@@ -78,7 +78,9 @@ export async function queueCalendarSyncs(db: Db, queue: JobQueue, schedule: Pass
 
 /**
  * One calendar's round, through the account the calendar is synchronized through now: the job may
- * have been queued (by Tryton's trigger, a pass) before the team rule moved it to another one.
+ * have been queued (by Tryton's trigger, a pass) before the team rule moved it to another one. It
+ * waits for a round of the calendar that is running: Tryton's trigger queues a job outside the
+ * calendar's queue when a round ended during the save (docs/contracts.md, "The module's trigger").
  */
 export async function syncOneCalendar(
   services: Services,
@@ -87,7 +89,7 @@ export async function syncOneCalendar(
 ): Promise<void> {
   const service = services.calendar;
   const credential = (await syncCredentialOf(ref.db, calendarId)) ?? ref.id;
-  await service.run({ ...ref, id: credential }, { kind: 'sync', calendarId });
+  await service.run({ ...ref, id: credential }, { kind: 'sync', calendarId, waitIfBusy: true });
 }
 
 /** Queues a round of every calendar with changes waiting in Tryton (at start: saved while no sidecar ran). */

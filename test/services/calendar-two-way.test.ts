@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorControl } from '../support/emulator-client.js';
 import { type Stack, startStack } from '../support/stack.js';
+import { jobsQueuedWhileARoundEnds } from '../support/queued-during-round.js';
 import { trytonTemplate } from '../support/tryton.js';
 import { type TrytonSession, trytonDateTime, trytonFor } from '../support/trytond.js';
 import { until } from '../support/wait.js';
@@ -163,6 +164,24 @@ describe('an appointment made in Tryton', () => {
     expect(
       await stack.db.raw('SELECT xmin::text FROM google_integration_event WHERE calendar = ?', [cal.id]),
     ).toEqual(xmins);
+  });
+
+  it("queues a round for a save during which the calendar's round ended (Tryton's repeatable read)", async () => {
+    const cal = await teamCalendar();
+    const made = await appointment(cal.id);
+    await backgroundDone(cal.id);
+    // The keyed job in the calendar's queue cannot be upserted: one without key and queue is added.
+    const added = await jobsQueuedWhileARoundEnds(
+      stack.db,
+      `calendar:${cal.id}`,
+      'sync_calendar',
+      { calendar_id: cal.id },
+      (trx) =>
+        trx.raw('UPDATE google_integration_event SET local_version = local_version + 1 WHERE id = ?', [
+          made.id,
+        ]),
+    );
+    expect(added).toEqual([{ key: null, queue_name: null }]);
   });
 });
 

@@ -9,6 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noChanges } from '../../src/services/contacts/counts.js';
 import { type ContactsStack, startContactsStack } from '../support/contacts-stack.js';
+import { jobsQueuedWhileARoundEnds } from '../support/queued-during-round.js';
 import { until } from '../support/wait.js';
 
 let s: ContactsStack;
@@ -152,6 +153,18 @@ describe('the contacts sync between Tryton parties and Google Contacts', () => {
       (people) => !people.some((person) => person.names?.[0]?.unstructuredName === 'Short Lived'),
       { what: 'the contact deleted by the background round', timeoutMs: BACKGROUND_MS },
     );
+  });
+
+  it("queues a round for a save during which the account's round ended (Tryton's repeatable read)", async () => {
+    // The keyed job in the account's queue cannot be upserted: one without key and queue is added.
+    const added = await jobsQueuedWhileARoundEnds(
+      s.stack.db,
+      `contacts:${s.credentialId}`,
+      'sync_contacts',
+      { credential_id: s.credentialId },
+      (trx) => trx.raw('SELECT google_integration_queue_contacts(?)', [s.credentialId]),
+    );
+    expect(added).toEqual([{ key: null, queue_name: null }]);
   });
 
   it('merges edits of both sides field by field: the later edit wins, the other is kept for Apply', async () => {
