@@ -15,6 +15,8 @@ export interface EchoCeiling {
   readonly echoSelect: LoadResult;
   readonly idleRssMiB: number;
   readonly loadedRssMiB: number;
+  /** The bare echo again, in a fresh process (item 2 alternates it with the sidecar). */
+  measureEcho(): Promise<LoadResult>;
 }
 
 /** Seconds a freshly started server is left alone before its idle RSS is read. */
@@ -32,7 +34,12 @@ export async function echoCeiling(
       await sleep(IDLE_SECONDS * 1000);
       const idleRssMiB = server.rssMiB();
       const sample = await fetch(`${server.url}/rpc`, { method: 'POST', ...request });
-      const result = await load({ url: server.url, ...request, expectBody: await sample.text() });
+      const result = await load({
+        url: server.url,
+        ...request,
+        expectBody: await sample.text(),
+        pid: server.child.pid,
+      });
       return { result, idleRssMiB, loadedRssMiB: server.rssMiB() };
     } finally {
       await server.stop();
@@ -51,5 +58,6 @@ export async function echoCeiling(
     echoSelect: select.result,
     idleRssMiB: echo.idleRssMiB,
     loadedRssMiB: echo.loadedRssMiB,
+    measureEcho: async () => (await run('echo', { PATH: process.env.PATH })).result,
   };
 }

@@ -25,7 +25,9 @@
  * BENCH_STORM_CONCURRENCY, BENCH_COLD_RUNS, BENCH_ONLY=token|token-profile|calendar|push|notifications|contacts
  * (sections 1 to 3; 1 to 3 and 5; section 6, 7, 8 or 9 alone), BENCH_CAL_* (see calendar-sync.ts), BENCH_PUSH_*
  * (see calendar-push.ts), BENCH_NOTIFY_* (see calendar-notifications.ts), BENCH_CONTACTS_* (see
- * contacts-sync.ts); logs and profiles land in .cache/bench/.
+ * contacts-sync.ts), BENCH_TOKEN_ROUNDS (see valid-token.ts); the build, logs and profiles land in
+ * .cache/bench/, or in BENCH_CACHE (for two benches at once; a path ending in .cache/bench keeps the
+ * profiles' sidecar files named).
  */
 import { calendarNotifications } from './calendar-notifications.js';
 import { calendarPush } from './calendar-push.js';
@@ -74,7 +76,9 @@ async function tokenPath(build: Build): Promise<void> {
     emulator = await startEmulator(build);
     // The echo servers get the very request the sidecar gets (their method is registered under its name).
     const ceiling = await echoCeiling(build, database, validTokenRequest(database, 1));
-    const valid = await validToken(build, emulator, database, ceiling, 1 + STORM_CREDENTIALS);
+    // The refresh storm's credentials are authorized only when it runs.
+    const stormCredentials = TOKEN_ONLY ? 0 : STORM_CREDENTIALS;
+    const valid = await validToken(build, emulator, database, ceiling, 1 + stormCredentials);
     await coldStart(build, emulator.url, database, ceiling, valid);
     if (ONLY === 'token') return;
     if (ONLY !== 'token-profile')

@@ -7,10 +7,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const REPO = join(import.meta.dirname, '..', '..');
-export const CACHE = join(REPO, '.cache', 'bench');
+/** BENCH_CACHE puts the build, logs and profiles elsewhere, so two benches may run at once. */
+export const CACHE = process.env.BENCH_CACHE
+  ? resolve(process.env.BENCH_CACHE)
+  : join(REPO, '.cache', 'bench');
 const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 
 export interface Build {

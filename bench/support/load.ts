@@ -1,5 +1,6 @@
 /** HTTP load with autocannon: 32 connections on 127.0.0.1, the same JSON-RPC POST for every request. */
 import autocannon from 'autocannon';
+import { cpuMs } from './children.js';
 
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Seconds each measured load lasts; the echo ceiling and the sidecar use the same. */
@@ -13,6 +14,12 @@ export interface LoadResult {
   readonly p99: number;
   /** Connection errors, timeouts, non-2xx answers and bodies unlike the expected one. */
   readonly failures: number;
+  /**
+   * The server's CPU time per answered request, µs (user + system, from /proc, during the measured
+   * load): what one request costs the server, whatever the load generator beside it takes of the
+   * machine's two cores. NaN when no pid was given.
+   */
+  readonly cpuUsPerRequest: number;
   /** process.hrtime.bigint() when the measured load began and ended. */
   readonly startedAt: bigint;
   readonly endedAt: bigint;
@@ -25,6 +32,8 @@ export interface LoadOptions {
   /** Every answer must equal this body (a JSON-RPC error would still be a 200). */
   readonly expectBody: string;
   readonly warmup?: boolean;
+  /** The server's process, whose CPU time is read around the measured load. */
+  readonly pid?: number | undefined;
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -37,15 +46,18 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     expectBody: options.expectBody,
   };
   if (options.warmup !== false && WARMUP > 0) await autocannon({ ...request, duration: WARMUP });
+  const cpuBefore = options.pid === undefined ? Number.NaN : cpuMs(options.pid);
   const startedAt = process.hrtime.bigint();
   const result = await autocannon({ ...request, duration: DURATION });
   const endedAt = process.hrtime.bigint();
+  const cpuUsed = options.pid === undefined ? Number.NaN : cpuMs(options.pid) - cpuBefore;
   return {
     requestsPerSecond: result.requests.total / result.duration,
     requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     failures: result.errors + result.timeouts + result.non2xx + result.mismatches,
+    cpuUsPerRequest: (cpuUsed * 1000) / result.requests.total,
     startedAt,
     endedAt,
   };
@@ -54,6 +66,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 export function describeLoad(result: LoadResult): string {
   return (
     `${fmt(result.requestsPerSecond)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms` +
+    (Number.isNaN(result.cpuUsPerRequest) ? '' : `, server CPU ${fmt(result.cpuUsPerRequest)} µs/request`) +
     (result.failures > 0 ? `, ${result.failures} FAILED` : '')
   );
 }

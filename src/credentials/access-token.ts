@@ -6,15 +6,13 @@
 import { type CredentialRow, findCredential } from '../db/credentials-repository.js';
 import { missingScopes, splitScopes } from '../oauth/scopes.js';
 import type { CredentialContext, CredentialRef } from './context.js';
+import type { AccessTokenAnswer } from './token-cache.js';
 import { scopeNotGranted } from './errors.js';
 import { refreshShared, usable } from './refresh.js';
 import { openAccessToken } from './tokens.js';
 
-export interface AccessToken {
-  readonly access_token: string;
-  readonly token_expiry: string;
-  readonly scopes: string[];
-}
+/** What get_access_token answers; kept with the cached row (token-cache.ts). */
+export type AccessToken = AccessTokenAnswer;
 
 export interface AccessTokenRequest {
   /** The token must stay valid this many seconds more, or it is refreshed first. */
@@ -33,9 +31,9 @@ export async function getAccessToken(
   requireScopes(row, request.scopes);
   const valid = (candidate: CredentialRow) => isValid(context, candidate, request.minValidity);
   if (cached && valid(row)) {
-    const token = cached.accessToken ?? (openAccessToken(context.cipher, row) as string);
-    cached.accessToken = token;
-    return present(row, token);
+    // Decrypted and written out once per cached row: a cache hit only checks the expiry.
+    cached.answer ??= Object.freeze(present(row, openAccessToken(context.cipher, row) as string));
+    return cached.answer;
   }
   const fresh = await refreshShared(context, ref, valid);
   return present(fresh, openAccessToken(context.cipher, fresh) as string);
@@ -67,6 +65,6 @@ function present(row: CredentialRow, accessToken: string): AccessToken {
   return {
     access_token: accessToken,
     token_expiry: (row.token_expiry as Date).toISOString(),
-    scopes: splitScopes(row.granted_scopes),
+    scopes: Object.freeze(splitScopes(row.granted_scopes)) as string[],
   };
 }

@@ -15,8 +15,18 @@ import type { CredentialRef } from './ref.js';
 
 export interface CachedCredential {
   readonly row: CredentialRow;
-  /** The decrypted access token, filled by the first caller that needs it. */
-  accessToken?: string;
+  /**
+   * The answer of get_access_token for this row (with the decrypted access token), filled by the
+   * first caller that needs it; frozen, it is handed to every caller as it is.
+   */
+  answer?: Readonly<AccessTokenAnswer>;
+}
+
+/** The result of `credentials.get_access_token` (credentials/access-token.ts). */
+export interface AccessTokenAnswer {
+  readonly access_token: string;
+  readonly token_expiry: string;
+  readonly scopes: string[];
 }
 
 interface DatabaseCache {

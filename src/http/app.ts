@@ -38,7 +38,7 @@ export function createApp({
   app.set('trust proxy', false);
   app.use(requestLog(context.logger, metrics));
   // The hot path first: every JSON-RPC call would otherwise walk the routes below it.
-  app.use(rpcRoute(rpcServer, apiKey, context));
+  rpcRoute(app, rpcServer, apiKey, context);
   app.use(healthRoutes(context.databases, readinessDatabase));
   app.get('/metrics', async (_request, response) => {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -20,7 +20,8 @@ export const MAX_BATCH = 100;
 
 const id = z.union([z.string(), z.number(), z.null()]);
 
-const request = z.object({
+/** The schema of one request; plainlyValid below accepts a part of what it accepts, faster. */
+export const requestSchema = z.object({
   jsonrpc: z.literal('2.0'),
   method: z.string(),
   // Structured values only (section 4.2); which shape a method accepts is its own business.
@@ -70,7 +71,10 @@ function judge(element: unknown): Judged {
   if (typeof element !== 'object' || element === null || Array.isArray(element)) {
     return { kind: 'answer', answer: invalidRequest('not a request object') };
   }
-  const parsed = request.safeParse(element);
+  if (plainlyValid(element as Record<string, unknown>)) {
+    return { kind: 'request', request: element as JSONRPCRequest };
+  }
+  const parsed = requestSchema.safeParse(element);
   if (parsed.success) return { kind: 'request', request: element as JSONRPCRequest };
   const given = (element as { id?: unknown }).id;
   const echoed = id.safeParse(given);
@@ -82,6 +86,38 @@ function judge(element: unknown): Judged {
       echoed.success ? echoed.data : null,
     ),
   };
+}
+
+/**
+ * The shape nearly every request has, accepted without the schema (it costs a tenth of a valid-token
+ * call): only what `request` certainly accepts passes here; anything else, valid or not, is judged by
+ * the schema, so the answers are the schema's alone. A parsed JSON object's prototype is
+ * Object.prototype, so its `result` and `error` are undefined unless it has them as members.
+ */
+export function plainlyValid(element: Record<string, unknown>): boolean {
+  if (element.jsonrpc !== '2.0' || typeof element.method !== 'string') return false;
+  if (element.result !== undefined || element.error !== undefined) return false;
+  const given = element.id;
+  if (
+    given !== undefined &&
+    given !== null &&
+    typeof given !== 'string' &&
+    !(typeof given === 'number' && Number.isFinite(given))
+  ) {
+    return false;
+  }
+  const params = element.params;
+  return params === undefined || Array.isArray(params) || plainObject(params);
+}
+
+/** What z.record accepts for certain: an object made by JSON.parse whose `constructor` is Object's. */
+function plainObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    !Object.hasOwn(value, 'constructor')
+  );
 }
 
 function errorAnswer(answerId: JSONRPCID, code: number, message: string): JSONRPCResponse {

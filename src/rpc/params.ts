@@ -18,3 +18,23 @@ export const credentialId = z
   .describe('id of the google_integration.google_credentials record');
 
 export const credentialParams = z.strictObject({ database, credential_id: credentialId });
+
+type CredentialParams = z.infer<typeof credentialParams>;
+
+/**
+ * The quick check of credentialParams (method.ts, quickParams): `database` and `credential_id` that
+ * the schema certainly accepts, and no member but those and the `extra` ones, which the caller checks.
+ */
+export function quickCredentialParams(
+  params: Readonly<Record<string, unknown>>,
+  extra: readonly string[] = [],
+): CredentialParams | undefined {
+  for (const key of Object.keys(params)) {
+    if (key !== 'database' && key !== 'credential_id' && !extra.includes(key)) return undefined;
+  }
+  const { database, credential_id } = params;
+  if (!isValidDatabaseName(database)) return undefined;
+  if (!Number.isSafeInteger(credential_id)) return undefined;
+  const id = credential_id as number;
+  return id > 0 && id <= MAX_CREDENTIAL_ID ? { database, credential_id: id } : undefined;
+}

@@ -50,16 +50,11 @@ export function createRpcServer(
       if (Array.isArray(params) || typeof params !== 'object') {
         throw invalidParams([{ path: '', message: 'params must be an object of named parameters' }]);
       }
-      const parsed = method.params.safeParse(params);
-      if (!parsed.success) {
-        throw invalidParams(
-          parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-        );
-      }
+      const data = method.quickParams?.(params as Record<string, unknown>) ?? parseParams(method, params);
       try {
-        return await method.handler(parsed.data, context);
+        return await method.handler(data, context);
       } catch (error) {
-        const database = (parsed.data as { database?: unknown }).database;
+        const database = (data as { database?: unknown }).database;
         throw context.outages.convert(error, typeof database === 'string' ? database : undefined) ?? error;
       }
     });
@@ -86,6 +81,14 @@ export function createRpcServer(
     };
   };
   return server;
+}
+
+function parseParams(method: RpcMethod, params: object): unknown {
+  const parsed = method.params.safeParse(params);
+  if (parsed.success) return parsed.data;
+  throw invalidParams(
+    parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  );
 }
 
 function isExpected(error: unknown): boolean {

@@ -3,7 +3,7 @@
  * values compare by meaning, not spelling, so a round never writes a no-op change; and the
  * field-level merge the calendar uses decides contacts too. Pure, in memory.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Address,
   type ContactValues,
@@ -22,6 +22,7 @@ import {
   stampedParty,
   valuesOfPerson,
 } from '../../src/services/contacts/person-mapping.js';
+import { loadPhoneNumbers } from '../../src/services/contacts/phone-numbers.js';
 
 const ada: ContactValues = {
   name: 'Ada Lovelace',
@@ -41,6 +42,8 @@ const groups = new Map([
   ['contactGroups/1a', 'Customers'],
   ['contactGroups/2b', 'Region / North'],
 ]);
+
+beforeAll(loadPhoneNumbers);
 
 describe('contact values', () => {
   it('compare by meaning: set order, case of e-mails, phone spelling, blanks', () => {

@@ -7,7 +7,7 @@ import type { CredentialRef } from '../../credentials/context.js';
 import { credentialStatus } from '../../credentials/status.js';
 import type { RpcContext } from '../context.js';
 import { defineMethod } from '../method.js';
-import { credentialParams } from '../params.js';
+import { credentialParams, quickCredentialParams } from '../params.js';
 import {
   accessTokenResult,
   authorizationRequestResult,
@@ -28,6 +28,18 @@ export const ACCESS_TOKEN_ERRORS = [
   'google_rejected',
   'tokens_unreadable',
 ];
+
+const DEFAULT_MIN_VALIDITY = 60;
+const MAX_MIN_VALIDITY = 3000;
+const MAX_SCOPES = 50;
+const ACCESS_TOKEN_EXTRA = ['min_validity', 'scopes'];
+
+/** What `scopes` of get_access_token certainly accepts: at most MAX_SCOPES non-empty strings. */
+function plainScopes(scopes: unknown): boolean {
+  if (!Array.isArray(scopes) || scopes.length > MAX_SCOPES) return false;
+  for (const scope of scopes) if (typeof scope !== 'string' || scope === '') return false;
+  return true;
+}
 
 /** The credential the params name, in the database they name (refused unless served). */
 async function credentialOf(
@@ -60,17 +72,29 @@ export const credentialsGetAccessToken = defineMethod({
       .number()
       .int()
       .min(0)
-      .max(3000, { error: 'must be at most 3000 seconds (Google tokens live one hour)' })
-      .default(60)
+      .max(MAX_MIN_VALIDITY, { error: 'must be at most 3000 seconds (Google tokens live one hour)' })
+      .default(DEFAULT_MIN_VALIDITY)
       .describe('Seconds the returned token must remain valid'),
     scopes: z
       .array(z.string().min(1))
-      .max(50)
+      .max(MAX_SCOPES)
       .optional()
       .describe('Scopes the caller will use; refused with scope_not_granted when not granted'),
   }),
   result: accessTokenResult,
   errors: ACCESS_TOKEN_ERRORS,
+  // Tryton asks for a token before most calls to Google: this method is the hot one.
+  quickParams: (params) => {
+    const common = quickCredentialParams(params, ACCESS_TOKEN_EXTRA);
+    if (!common) return undefined;
+    const { min_validity: minValidity = DEFAULT_MIN_VALIDITY, scopes } = params;
+    if (!Number.isSafeInteger(minValidity)) return undefined;
+    if ((minValidity as number) < 0 || (minValidity as number) > MAX_MIN_VALIDITY) return undefined;
+    if (scopes !== undefined && !plainScopes(scopes)) return undefined;
+    return scopes === undefined
+      ? { ...common, min_validity: minValidity as number }
+      : { ...common, min_validity: minValidity as number, scopes: scopes as string[] };
+  },
   handler: async (params, context) =>
     getAccessToken(context.credentials, await credentialOf(params, context), {
       minValidity: params.min_validity,

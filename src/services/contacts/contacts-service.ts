@@ -13,6 +13,7 @@ import { moduleNotReady, type SidecarError } from '../../errors.js';
 import { CONTACTS_SCOPE } from '../catalog.js';
 import { GoogleService, type GoogleSession, type ServiceContext } from '../google-service.js';
 import { PeopleApi } from './people-api.js';
+import { loadPhoneNumbers } from './phone-numbers.js';
 import { type ContactsCounts, noChanges } from './counts.js';
 import { contactsRound, type RoundResult } from './round.js';
 import { TrytonContacts } from './tryton-route.js';
@@ -40,8 +41,9 @@ export class GoogleContactsService extends GoogleService<ContactsInput, Contacts
     super(context);
   }
 
+  /** The People client and the phone number parser, both loaded by the first round, not at start. */
   private async api(session: GoogleSession): Promise<people_v1.People> {
-    const { people } = await import('@googleapis/people');
+    const [{ people }] = await Promise.all([import('@googleapis/people'), loadPhoneNumbers()]);
     const root = session.apiRootUrl === GOOGLE_API_ROOT ? PEOPLE_ROOT : session.apiRootUrl;
     return people({ version: 'v1', rootUrl: root });
   }

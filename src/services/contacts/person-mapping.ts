@@ -5,9 +5,9 @@
  * (photos, notes, birthdays) stays as it is. Pure.
  */
 import type { people_v1 } from '@googleapis/people';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { storableText } from '../calendar/texts.js';
 import type { Address, ContactValues, Phone, PhoneType } from './contact-values.js';
+import { parsePhoneNumber } from './phone-numbers.js';
 
 /** What a listing asks for; changing it needs a planned full listing (the sync token remembers it). */
 export const PERSON_FIELDS =
@@ -34,10 +34,13 @@ function phoneType(googleType: string | null | undefined): PhoneType {
   return 'phone';
 }
 
-/** E.164 as Tryton's value_compact holds it: Google's canonical form, else parsed, else the digits. */
+/**
+ * E.164 as Tryton's value_compact holds it: Google's canonical form, else parsed, else the digits
+ * (the contacts round loads the parser first, phone-numbers.ts).
+ */
 export function e164(value: string, canonicalForm?: string | null): string {
   if (canonicalForm) return canonicalForm;
-  const parsed = parsePhoneNumberFromString(value);
+  const parsed = parsePhoneNumber(value);
   if (parsed?.isValid()) return parsed.number;
   return value.replace(/[^\d+]/g, '');
 }
