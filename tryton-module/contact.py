@@ -386,7 +386,9 @@ class PartyContact(ModelSQL, ModelView):
         help="The contact's resource name at Google.")
     sync_status = fields.Selection(
         PARTY_SYNC_STATUSES, "Status", readonly=True, sort=False)
-    local_write = Timestamp(
+    # Exact: the route sends it, and the sidecar marks the row synced only
+    # while it is still the one it read.
+    local_write = fields.Timestamp(
         "Changed in Tryton", readonly=True,
         help="When Tryton last changed the synchronized values.")
     last_sync = Timestamp("Last Synchronization", readonly=True)

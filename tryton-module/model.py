@@ -1,20 +1,34 @@
 # This file is part of the google_integration module for Tryton.
 # The COPYRIGHT file at the top level of this repository contains the full
 # copyright notices and license terms.
+from sql.functions import DateTrunc
+
+from trytond import backend
 from trytond.model import fields
 from trytond.transaction import Transaction
 
 from . import sidecar
 
-class Timestamp(fields.Timestamp):
-    """A Timestamp the sidecar writes
 
-    Shown as trytond shows any Timestamp (with microseconds): a `format`
-    to the second would be shorter, but the web client (sao 8.0) then reads
-    the shorter text back into a read-only field and takes the record for
-    modified, so leaving a saved form asks whether to save it
-    (test/e2e/appointment-in-sao.test.ts).
+class Timestamp(fields.Timestamp):
+    """A timestamp the sidecar writes, shown to the second
+
+    trytond shows a Timestamp with its microseconds, which do not fit its
+    field. This one is shown to the second and read truncated to the second
+    (sql_column), so that what a client shows is the very value it holds: a
+    client that reads the shown text back (sao 8.0 was seen doing it, then
+    taking the record for modified) finds it unchanged
+    (test/e2e/authorization-in-sao.test.ts checks the form). Searches and
+    orders are to the second too. A timestamp compared with what it was
+    (local_write) is a plain fields.Timestamp.
     """
+    format = '%H:%M:%S'
+
+    def sql_column(self, tables, Model):
+        column = super().sql_column(tables, Model)
+        if backend.name == 'postgresql':
+            column = DateTrunc('second', column)
+        return column
 
 
 class SidecarMixin:

@@ -163,6 +163,10 @@ describe('authorization in the Tryton web client', () => {
       await field('account_email').waitFor({ state: 'visible' });
       expect(await field('account_email').inputValue()).toBe(ACCOUNT);
       expect(await field('granted_scopes').inputValue()).toContain(CALENDAR_SCOPE);
+      // The sidecar's timestamps are shown to the second, whole in their field.
+      await expect
+        .poll(() => field('token_expiry').inputValue(), poll)
+        .toMatch(/\d{2}:\d{2}:\d{2}$/);
       await shot(page, 'authorized');
 
       // Refresh Token: a notification tells until when the new token is valid, the form reloads.
@@ -174,6 +178,15 @@ describe('authorization in the Tryton web client', () => {
         .toContainEqual({ title: refreshed, body: expect.stringMatching(/^It is valid until .+ \(.+\)\.$/) });
       const after = (await current.credential('Calendar of the sales team'))?.token_expiry;
       expect(after.getTime()).toBeGreaterThanOrEqual(before.getTime());
+      // What the form shows of the timestamps it was given reads back as the same values: sao does
+      // not take the record for modified (leaving it would ask whether to save it).
+      const modified: string[][] = await page.evaluate(() =>
+        (globalThis as any).Sao.Tab.tabs
+          .filter((each: any) => each.screen?.current_record)
+          .map((each: any) => Object.keys(each.screen.current_record.modified_fields)),
+      );
+      expect(modified.length).toBeGreaterThan(0);
+      expect(modified.flat()).toEqual([]);
 
       // A restart of the sidecar and the emulator (as a restart of `npm start`, the emulator
       // keeping its state in a file) leaves the credential usable: Refresh Token works again.

@@ -5,6 +5,8 @@
 credentials' form, the lists of what only the sidecar creates, colours,
 times, the events' windows (trytond's standard checks validate every view
 against the RNG: test_module)"""
+import datetime as dt
+
 from lxml import etree
 
 from trytond.pool import Pool
@@ -159,6 +161,33 @@ class ViewsTestCase(RecordsTestMixin, DatabaseTestCase):
         arch, _ = self.view(
             'google_integration.event', 'event_view_calendar', 'calendar')
         self.assertEqual(arch.get('background_color'), 'color')
+
+    @with_transaction()
+    def test_timestamps_to_the_second(self):
+        "Test the sidecar's timestamps are shown and read to the second"
+        pool = Pool()
+        Credentials = pool.get('google_integration.google_credentials')
+        definitions = Credentials.fields_get(['last_sync', 'token_expiry'])
+        for name, definition in definitions.items():
+            with self.subTest(field=name):
+                self.assertEqual(
+                    PYSONDecoder().decode(definition['format']), '%H:%M:%S')
+        stored = dt.datetime(2026, 12, 3, 10, 5, 12, 345678)
+        credential = self.set_columns(
+            self.create_credentials(),
+            last_sync=stored, token_expiry=stored)
+        self.assertEqual(
+            credential.last_sync, stored.replace(microsecond=0))
+        self.assertEqual(
+            Credentials.read([credential.id], ['token_expiry'])[0][
+                'token_expiry'],
+            stored.replace(microsecond=0))
+        self.assertEqual(
+            Credentials.search([('last_sync', '=', stored)]), [])
+        self.assertEqual(
+            Credentials.search(
+                [('last_sync', '=', stored.replace(microsecond=0))]),
+            [credential])
 
     @with_transaction()
     def test_timestamps(self):
