@@ -164,9 +164,7 @@ describe('authorization in the Tryton web client', () => {
       expect(await field('account_email').inputValue()).toBe(ACCOUNT);
       expect(await field('granted_scopes').inputValue()).toContain(CALENDAR_SCOPE);
       // The sidecar's timestamps are shown to the second, whole in their field.
-      await expect
-        .poll(() => field('token_expiry').inputValue(), poll)
-        .toMatch(/\d{2}:\d{2}:\d{2}$/);
+      await expect.poll(() => field('token_expiry').inputValue(), poll).toMatch(/\d{2}:\d{2}:\d{2}$/);
       await shot(page, 'authorized');
 
       // Refresh Token: a notification tells until when the new token is valid, the form reloads.
