@@ -223,6 +223,22 @@ describe('the plain body reader', () => {
     return JSON.parse(json) as { status: number; text: unknown; plain?: boolean };
   }
 
+  /**
+   * The same request to body-parser's app and to the route's; sent again (twice at most) when one of
+   * them got no byte back while the other got an answer: the client's half-close raced the server's
+   * close and the answer was lost on the wire (seen once in CI), which says nothing of either app.
+   */
+  async function sendBoth(head: string, body: Buffer, pieces: number) {
+    for (let attempt = 1; ; attempt++) {
+      const pair = await Promise.all([
+        send(reference, head, body, pieces),
+        send(candidate, head, body, pieces),
+      ]);
+      const lost = pair.filter((answer) => answer.status === 0).length === 1;
+      if (!lost || attempt === 3) return pair;
+    }
+  }
+
   const bodyBytes = fc.oneof(
     fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
     fc.string({ unit: 'binary', maxLength: 40 }).map((text) => Buffer.from(text, 'utf8')),
@@ -259,10 +275,7 @@ describe('the plain body reader', () => {
           'POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
           (type === undefined ? '' : `Content-Type: ${type}\r\n`) +
           `Content-Length: ${body.length}\r\n\r\n`;
-        const [expected, actual] = await Promise.all([
-          send(reference, head, body, pieces),
-          send(candidate, head, body, pieces),
-        ]);
+        const [expected, actual] = await sendBoth(head, body, pieces);
         expect({ status: actual.status, text: actual.text }).toEqual({
           status: expected.status,
           text: expected.text,
@@ -284,10 +297,7 @@ describe('the plain body reader', () => {
     ]) {
       const body =
         head.includes('chunked') || head.includes('262145') || !head.includes('Content-Length') ? '' : '{}';
-      const [expected, actual] = await Promise.all([
-        send(reference, head, Buffer.from(body), 1),
-        send(candidate, head, Buffer.from(body), 1),
-      ]);
+      const [expected, actual] = await sendBoth(head, Buffer.from(body), 1);
       expect(actual.plain).not.toBe(true);
       expect({ status: actual.status, text: actual.text }).toEqual({
         status: expected.status,
