@@ -56,7 +56,7 @@ describe('background refresh', () => {
     for (const row of rows) expect(row.token_expiry.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
     // A few more ticks of both processes: nothing is refreshed twice. Waiting for the passes to end
     // (not for a time) proves they ran: the one that was refreshing has ended, and a whole one after.
-    await passesEnded(stack.db, 'refresh_due_tokens', 1);
+    await passesEnded(stack, 'refresh_due_tokens', 1);
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(2);
     expect(stack.logs()).toContain('"msg":"background refresh"');
     // Both replicas run the passes from one job of the job engine, never two.
@@ -78,7 +78,7 @@ describe('background refresh', () => {
     );
     expect(backoff.failures).toBe(1);
     // The pass that failed has ended, and the next pass saw the credential due and cooling down.
-    await passesEnded(stack.db, 'refresh_due_tokens', 1);
+    await passesEnded(stack, 'refresh_due_tokens', 1);
     // One claim, its retries (4 attempts), and then quiet during the 30 s cool-down.
     expect((await stack.control('/stats')).token.refresh_token - before).toBe(4);
     expect((await stack.row(id)).state).toBe('authorized');

@@ -55,6 +55,7 @@ beforeAll(async () => {
     env: { SIDECAR_REFRESH_INTERVAL: '3600', SIDECAR_SYNC_INTERVAL: '4', SIDECAR_GOOGLE_TIMEOUT: '2' },
   });
   credentialId = await stack.authorizedCredential(EMAIL);
+  await stack.jobsStarted();
 }, 300_000);
 
 afterAll(async () => {

@@ -235,7 +235,7 @@ describe('the background pull', () => {
     // Synchronization off on the credential: the calendar's switch alone is for Sync Now. A pass of
     // the background pull that began after the event was made, ended, is the proof: it queued no
     // round (a round it queued would still be in the queue, or would have pulled the event).
-    await passesEnded(background.db, 'sync_calendars', 1);
+    await passesEnded(background, 'sync_calendars', 1);
     expect(await queuedRounds()).toBe(0);
     expect(await pulled()).toBe(0);
     await background.db('google_integration_google_credentials').where({ id }).update({ sync_enabled: true });

@@ -52,6 +52,7 @@ beforeAll(async () => {
   });
   owner = await stack.authorizedCredential(OWNER);
   member = await stack.authorizedCredential(MEMBER);
+  await stack.jobsStarted();
   const started = await trytonFor(stack);
   tryton = started.tryton;
   stopTryton = started.stop;

@@ -36,6 +36,7 @@ beforeAll(async () => {
   });
   owner = await stack.authorizedCredential(OWNER);
   writer = await stack.authorizedCredential(WRITER);
+  await stack.jobsStarted();
   const started = await trytonFor(stack);
   tryton = started.tryton;
   stopTryton = started.stop;

@@ -74,6 +74,7 @@ export async function startContactsStack(
       trytondUrl,
     );
     const tryton = await Session.login(trytondUrl, stack.database);
+    await stack.jobsStarted();
     const addCredential = async (account: string, values: Record<string, unknown> = {}) => {
       const [id] = (await tryton.call('model.google_integration.google_credentials.create', [
         [

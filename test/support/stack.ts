@@ -39,6 +39,12 @@ export interface Stack {
   replaceSidecar(signal?: NodeJS.Signals): Promise<SidecarProcess>;
   /** Every log line the sidecars printed so far. */
   logs(): string;
+  /**
+   * Resolves once the sidecar `rpc` talks to has its job runner: the sidecar says it listens
+   * before its runner is up, and graphile-worker makes its schema (`google_integration_jobs`) as
+   * the runner starts, one migration after another.
+   */
+  jobsStarted(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +120,13 @@ export async function startStack(
       return current;
     },
     logs: () => sidecars.map((process) => process.output()).join('\n'),
+    async jobsStarted() {
+      await until(
+        async () => current.output().includes('"msg":"job runner started"'),
+        (started) => started,
+        { what: 'the job runner started' },
+      );
+    },
     async stop() {
       await Promise.all(sidecars.map((process) => process.stop()));
       await emulator.close();
@@ -145,9 +158,11 @@ export function unseal(stack: Stack, row: Record<string, any>, column: string): 
  * of the id under the key is one pass ended; a pass already running (locked) at the call began
  * before it and does not count.
  */
-export async function passesEnded(db: Knex, task: string, count = 1): Promise<void> {
+export async function passesEnded(stack: Stack, task: string, count = 1): Promise<void> {
+  await stack.jobsStarted();
   const keyed = () =>
-    db('google_integration_jobs.jobs')
+    stack
+      .db('google_integration_jobs.jobs')
       .where({ key: task })
       .first<{ id: string; locked_at: Date | null }>('id', 'locked_at');
   const first = await until(keyed, (row) => row !== undefined, { what: `a queued ${task} job` });
