@@ -181,6 +181,54 @@ describe('@googleapis/people against the emulator', () => {
     expect(got.data.etag).toBe(updated.data.etag);
   });
 
+  it('reads contacts by name in one call (people:batchGet), a missing one answering apart', async () => {
+    const batch = await api.people.batchCreateContacts({
+      requestBody: {
+        contacts: [
+          {
+            contactPerson: {
+              addresses: [{ city: 'Arlington', region: 'VA', extendedAddress: 'Building 4' }],
+            },
+          },
+          { contactPerson: { emailAddresses: [{ value: 'two@example.com', type: 'home' }] } },
+        ],
+        readMask: 'names',
+      },
+    });
+    const [first, second] = (batch.data.createdPeople ?? []).map(
+      (created) => created.person?.resourceName as string,
+    );
+    const got = await api.people.getBatchGet({
+      resourceNames: [first as string, 'people/c999999', second as string],
+      personFields: 'addresses,emailAddresses',
+    });
+    expect(
+      got.data.responses?.map((response) => [response.requestedResourceName, response.httpStatusCode]),
+    ).toEqual([
+      [first, 200],
+      ['people/c999999', 404],
+      [second, 200],
+    ]);
+    expect(got.data.responses?.[0]?.person?.addresses?.[0]).toMatchObject({
+      region: 'VA',
+      extendedAddress: 'Building 4',
+    });
+    expect(got.data.responses?.[1]?.status?.code).toBe(5);
+    expect(got.data.responses?.[2]?.person?.emailAddresses?.[0]?.type).toBe('home');
+    expect(
+      await refusal(
+        api.people.getBatchGet({
+          resourceNames: Array.from({ length: 201 }, (_, index) => `people/c${index}`),
+          personFields: 'names',
+        }),
+      ),
+    ).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    expect(await refusal(api.people.getBatchGet({ resourceNames: [first as string] }))).toMatchObject({
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
   it('manages contact groups and meets 409, 429 and an expired sync token as Google errors', async () => {
     const group = await api.contactGroups.create({ requestBody: { contactGroup: { name: 'Client group' } } });
     expect(group.data.groupType).toBe('USER_CONTACT_GROUP');

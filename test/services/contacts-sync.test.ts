@@ -217,6 +217,69 @@ describe('the contacts sync between Tryton parties and Google Contacts', () => {
     expect(metrics).toMatch(/tryton_google_contacts_changes_total\{change="conflicts"\} [1-9]/);
   });
 
+  it('changes a contact from what Google holds: what Tryton does not keep stays at Google', async () => {
+    const [made] = await s.addAtGoogle([
+      {
+        names: [{ unstructuredName: 'Katherine Johnson' }],
+        emailAddresses: [{ value: 'katherine@example.com', type: 'work' }],
+        organizations: [{ name: 'NACA', title: 'Mathematician' }],
+        urls: [
+          { value: 'https://katherine.example.com', type: 'homePage' },
+          { value: 'https://blog.katherine.example.com', type: 'blog' },
+        ],
+        addresses: [
+          {
+            type: 'work',
+            streetAddress: '1 Langley Boulevard',
+            extendedAddress: 'Building 1244',
+            city: 'Hampton',
+            region: 'VA',
+            postalCode: '23681',
+            countryCode: 'US',
+          },
+        ],
+      },
+    ]);
+    expect(await s.sync()).toMatchObject({ created: 1 });
+    const [party] = await byName('Katherine Johnson');
+    const before = (await s.peopleCalls())['people.getBatchGet'] ?? 0;
+    // Tryton changes only what it keeps; the background round pushes it.
+    await s.call('model.party.party.write', [[party], { name: 'Katherine G. Johnson' }, {}]);
+    const atGoogle = async () =>
+      (await s.contacts()).find((person) => person.resourceName === made.resourceName);
+    const changed = await until(
+      atGoogle,
+      (person) => person?.names?.[0]?.unstructuredName === 'Katherine G. Johnson',
+      {
+        what: "Tryton's name at Google",
+        timeoutMs: BACKGROUND_MS,
+      },
+    );
+    // Read as Google held it before the change, not rebuilt from Tryton's values alone.
+    expect((await s.peopleCalls())['people.getBatchGet']).toBeGreaterThan(before);
+    expect(changed?.addresses).toEqual([
+      expect.objectContaining({
+        type: 'work',
+        streetAddress: '1 Langley Boulevard',
+        extendedAddress: 'Building 1244',
+        region: 'VA',
+        city: 'Hampton',
+      }),
+    ]);
+    expect(changed?.emailAddresses).toEqual([
+      expect.objectContaining({ value: 'katherine@example.com', type: 'work' }),
+    ]);
+    expect(changed?.organizations).toEqual([
+      expect.objectContaining({ name: 'NACA', title: 'Mathematician' }),
+    ]);
+    expect(changed?.urls?.map((url: { value: string }) => url.value)).toEqual([
+      'https://katherine.example.com',
+      'https://blog.katherine.example.com',
+    ]);
+    await s.quiet();
+    expect(await s.sync()).toMatchObject({ created: 0, updated: 0, pushed: 0 });
+  });
+
   it('holds a round that would delete too much of the account until an admin allows it', async () => {
     const made = await s.addAtGoogle(
       Array.from({ length: 12 }, (_, index) => ({ names: [{ unstructuredName: `Bulk ${index}` }] })),

@@ -24,6 +24,7 @@ export const PEOPLE_PREFIX = '/v1';
 export const MAX_BATCH_CREATE = 200;
 export const MAX_BATCH_UPDATE = 200;
 export const MAX_BATCH_DELETE = 500;
+export const MAX_BATCH_GET = 200;
 
 interface Operation {
   /** The name in traffic stats and failure injection (`people.createContact`, ...). */
@@ -77,6 +78,36 @@ export function peopleRoutes(state: EmulatorState, traffic: Traffic): Router {
       readSources(request.query.sources);
       return render(service.find(caller.email, resourceOf(request)), mask);
     }),
+    // Each name answers apart: a contact that does not exist (or no longer) is a 404 in its entry,
+    // not a failure of the call.
+    batchGet: contactOp(
+      'people.getBatchGet',
+      'PeopleService.GetPeople',
+      'read',
+      ['read'],
+      (request, caller) => {
+        const mask = readMask(request.query.personFields, 'personFields', 'people/batchGet');
+        readSources(request.query.sources);
+        const raw = request.query.resourceNames;
+        const names = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+        if (!names.every((name) => typeof name === 'string' && name !== ''))
+          throw errors.invalid('resourceNames must be resource names.');
+        const responses = listOf(names, 'resourceNames', MAX_BATCH_GET).map((name) => {
+          try {
+            return personResult(name as string, service.find(caller.email, name as string), mask);
+          } catch (error) {
+            if (!(error instanceof PeopleApiError) || error.code !== 404) throw error;
+            // google.rpc.Code 5 is NOT_FOUND.
+            return {
+              requestedResourceName: name,
+              httpStatusCode: 404,
+              status: { code: 5, message: error.message },
+            };
+          }
+        });
+        return { responses };
+      },
+    ),
     create: contactOp(
       'people.createContact',
       'PeopleService.CreateContact',
@@ -227,6 +258,7 @@ export function peopleRoutes(state: EmulatorState, traffic: Traffic): Router {
     ['POST', /^\/people:batchDeleteContacts$/, operations.batchDelete],
     ['POST', /^\/contactGroups$/, operations.groupsCreate],
     ['POST', /^\/contactGroups\/([^/:]+)\/members:modify$/, operations.groupsModify, 'group'],
+    ['GET', /^\/people:batchGet$/, operations.batchGet],
     ['GET', /^\/(people\/[^/:]+)\/connections$/, operations.list, 'resource'],
     ['GET', /^\/contactGroups$/, operations.groupsList],
     ['GET', /^\/contactGroups\/([^/:]+)$/, operations.groupsGet, 'group'],

@@ -11,8 +11,9 @@ import type { LinkWrite, RoundWrites } from '../../db/contact-repository.js';
 import { type ContactValues, contactHash } from './contact-values.js';
 import { decideContact } from './decide-contact.js';
 import type { GroupNames } from './group-names.js';
-import { BATCH_CREATE, BATCH_DELETE, BATCH_UPDATE, type PeopleApi } from './people-api.js';
-import { changedAt, newPerson, personOfValues, valuesOfPerson } from './person-mapping.js';
+import { BATCH_CREATE, BATCH_DELETE, BATCH_GET, BATCH_UPDATE, type PeopleApi } from './people-api.js';
+import { changedAt, newPerson, valuesOfPerson } from './person-mapping.js';
+import { changedPerson } from './person-merge.js';
 import type { ContactsCounts } from './counts.js';
 
 /** What settles once Google took a contact: its party, the change pushed, the new base. */
@@ -29,6 +30,8 @@ interface Update {
   /** The groups Google holds (or last agreed on): memberships change by difference. */
   readonly groupsBefore: readonly string[];
   readonly settle: Settle;
+  /** The contact as Google holds it: from the listing, else read before the change (person-merge.ts). */
+  held: people_v1.Schema$Person | undefined;
 }
 
 const STALE_TRIES = 3;
@@ -57,8 +60,9 @@ export class GoogleWrites {
     values: ContactValues,
     groupsBefore: readonly string[],
     settle: Settle,
+    held?: people_v1.Schema$Person,
   ): void {
-    this.updates.set(resourceName, { resourceName, etag, values, groupsBefore, settle });
+    this.updates.set(resourceName, { resourceName, etag, values, groupsBefore, settle, held });
   }
 
   /** The base of a change once Tryton read back what it stored. */
@@ -110,10 +114,13 @@ export class GoogleWrites {
 
   private async flushUpdates(): Promise<void> {
     const updates = [...this.updates.values()];
+    await this.readHeld(updates);
     for (let start = 0; start < updates.length; start += BATCH_UPDATE) {
       const batch = updates.slice(start, start + BATCH_UPDATE);
       const outcome = await this.api.batchUpdate(
-        new Map(batch.map((update) => [update.resourceName, this.personOf(update.values, update.etag)])),
+        new Map(
+          batch.map((update) => [update.resourceName, personOf(update.held, update.values, update.etag)]),
+        ),
       );
       if (outcome.kind === 'ok') {
         for (const update of batch) {
@@ -127,12 +134,28 @@ export class GoogleWrites {
     await this.modifyGroups(updates);
   }
 
+  /**
+   * The contacts changed from Tryton alone, read as Google holds them (200 a call), so that their
+   * change keeps what Tryton does not. One Google no longer has keeps none: its change answers for it.
+   * The change still carries the link's etag: a contact Google changed since is refused as stale
+   * and merged (updateOne).
+   */
+  private async readHeld(updates: Update[]): Promise<void> {
+    const unread = updates.filter((update) => update.held === undefined);
+    for (let start = 0; start < unread.length; start += BATCH_GET) {
+      const batch = unread.slice(start, start + BATCH_GET);
+      const held = await this.api.batchGet(batch.map((update) => update.resourceName));
+      for (const update of batch) update.held = held.get(update.resourceName);
+    }
+  }
+
   /** One contact whose etag went stale: read it, merge, send again with the fresh etag. */
   private async updateOne(update: Update): Promise<void> {
     let etag = update.etag;
     let values = update.values;
+    let held = update.held;
     for (let attempt = 0; attempt < STALE_TRIES; attempt++) {
-      const answer = await this.api.update(update.resourceName, this.personOf(values, etag));
+      const answer = await this.api.update(update.resourceName, personOf(held, values, etag));
       if (answer === 'gone') return;
       if (answer !== 'stale') {
         this.settle(answer, values.groups, { ...update.settle, base: values });
@@ -140,6 +163,7 @@ export class GoogleWrites {
       }
       const fresh = await this.api.get(update.resourceName);
       if (!fresh) return;
+      held = fresh;
       etag = fresh.etag ?? null;
       const decision = decideContact({
         base: update.settle.base === values ? null : update.settle.base,
@@ -188,10 +212,6 @@ export class GoogleWrites {
     }
   }
 
-  private personOf(values: ContactValues, etag: string | null): people_v1.Schema$Person {
-    return { ...personOfValues(values), ...(etag ? { etag } : {}) };
-  }
-
   /** Google took the contact: its link (the hash of what Google now holds) and Tryton's row. */
   private settle(person: people_v1.Schema$Person, groups: readonly string[], settle: Settle): void {
     const resourceName = person.resourceName as string;
@@ -211,6 +231,15 @@ export class GoogleWrites {
     });
     this.counts.pushed++;
   }
+}
+
+/** The change sent for a contact: `values` over what Google holds, with the etag it is made against. */
+function personOf(
+  held: people_v1.Schema$Person | undefined,
+  values: ContactValues,
+  etag: string | null,
+): people_v1.Schema$Person {
+  return { ...changedPerson(held, values), ...(etag ? { etag } : {}) };
 }
 
 function entry(changes: Map<string, { add: string[]; remove: string[] }>, name: string) {

@@ -15,6 +15,7 @@ const PAGE_SIZE = 1000;
 export const BATCH_CREATE = 200;
 export const BATCH_UPDATE = 200;
 export const BATCH_DELETE = 500;
+export const BATCH_GET = 200;
 const GROUP_PAGE_SIZE = 1000;
 
 export interface Listing {
@@ -85,6 +86,25 @@ export class PeopleApi {
       if (error instanceof GoogleError && error.status === 404) return undefined;
       throw error;
     }
+  }
+
+  /** Up to 200 contacts as Google holds them, by resource name; one that no longer exists is absent. */
+  async batchGet(resourceNames: readonly string[]): Promise<Map<string, people_v1.Schema$Person>> {
+    const answer = await this.session.call(
+      'people.getBatchGet',
+      async (options) =>
+        (
+          await this.api.people.getBatchGet(
+            { resourceNames: [...resourceNames], personFields: PERSON_FIELDS },
+            options,
+          )
+        ).data,
+    );
+    const found = new Map<string, people_v1.Schema$Person>();
+    for (const response of answer.responses ?? [])
+      if (response.person && response.requestedResourceName)
+        found.set(response.requestedResourceName, response.person);
+    return found;
   }
 
   /** Creates up to 200 contacts; the answers in the order asked. */

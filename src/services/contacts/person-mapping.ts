@@ -2,7 +2,8 @@
  * Google's `people` resource and the contact values (contact-values.ts), both ways
  * (docs/contracts.md, "Contacts synchronization", the mapping table). Reading keeps only what Tryton
  * stores; writing sends only the synchronized fields, so whatever else a contact holds at Google
- * (photos, notes, birthdays) stays as it is. Pure.
+ * (photos, notes, birthdays) stays as it is, and an update changes them over what Google holds
+ * (person-merge.ts). Pure.
  */
 import type { people_v1 } from '@googleapis/people';
 import { storableText } from '../calendar/texts.js';
@@ -19,15 +20,15 @@ export const MY_CONTACTS = 'contactGroups/myContacts';
 /** The clientData key stamping the Tryton party of a contact the sidecar created. */
 export const STAMP_KEY = 'tryton_party';
 
-const WRITE_PHONE_TYPE: Readonly<Record<PhoneType, string>> = {
+export const WRITE_PHONE_TYPE: Readonly<Record<PhoneType, string>> = {
   phone: 'work',
   mobile: 'mobile',
   fax: 'workFax',
 };
 
-const clean = (value: string | null | undefined): string => (storableText(value) ?? '').trim();
+export const clean = (value: string | null | undefined): string => (storableText(value) ?? '').trim();
 
-function phoneType(googleType: string | null | undefined): PhoneType {
+export function phoneType(googleType: string | null | undefined): PhoneType {
   const type = (googleType ?? '').toLowerCase();
   if (type.includes('fax')) return 'fax';
   if (type.includes('mobile')) return 'mobile';
@@ -58,13 +59,7 @@ export function valuesOfPerson(
       value: clean(phone.value),
       e164: e164(clean(phone.value), phone.canonicalForm),
     }));
-  const addresses: Address[] = (person.addresses ?? []).map((address) => ({
-    street: clean(address.streetAddress),
-    post_box: clean(address.poBox),
-    postal_code: clean(address.postalCode),
-    city: clean(address.city),
-    country: clean(address.countryCode).toUpperCase(),
-  }));
+  const addresses = (person.addresses ?? []).map(addressOf);
   const groups = (person.memberships ?? [])
     .map((membership) => membership.contactGroupMembership?.contactGroupResourceName ?? '')
     .map((resourceName) => groupNames.get(resourceName))
@@ -75,9 +70,25 @@ export function valuesOfPerson(
     emails: (person.emailAddresses ?? []).map((email) => clean(email.value)).filter((email) => email !== ''),
     phones,
     website: clean(person.urls?.[0]?.value),
-    addresses: addresses.filter((address) => Object.values(address).some((part) => part !== '')),
+    addresses: addresses.filter(isSynchronized),
     groups,
   };
+}
+
+/** The synchronized parts of one of Google's addresses. */
+export function addressOf(address: people_v1.Schema$Address): Address {
+  return {
+    street: clean(address.streetAddress),
+    post_box: clean(address.poBox),
+    postal_code: clean(address.postalCode),
+    city: clean(address.city),
+    country: clean(address.countryCode).toUpperCase(),
+  };
+}
+
+/** An address Tryton takes: one with a synchronized part (a region alone is not). */
+export function isSynchronized(address: Address): boolean {
+  return Object.values(address).some((part) => part !== '');
 }
 
 /** The synchronized fields of a person carrying `values` (for a creation or an update). */

@@ -462,6 +462,7 @@ function planRemote(
             local_write: local.local_write,
             base: decision.values,
           },
+          item.person,
         );
       if (decision.trytonToo || local.contact_id === null || !link) {
         steps.push({
