@@ -65,13 +65,13 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
   });
 
   it('answers -32006 within the database timeout, every time, with few log lines', async () => {
-    const started = Date.now();
+    const started = performance.now();
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
         call(sidecar.url, 'credentials.status', { database: 'gi_blackhole', credential_id: 1 }),
       ),
     );
-    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(performance.now() - started).toBeLessThan(3_000);
     for (const answer of answers) {
       expect(answer.error?.code).toBe(-32006);
       expect(answer.error?.data?.type).toBe('database_unavailable');
@@ -90,11 +90,11 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
       heartbeatMs: 1000,
       holder: 'test',
     });
-    const started = Date.now();
+    const started = performance.now();
     const error = await engine.start('gi_blackhole').catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/timeout/i);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(performance.now() - started).toBeLessThan(3_000);
     await engine.stop();
     await pools.closeAll();
   });
@@ -117,9 +117,9 @@ describe('a row lock held by another transaction', () => {
     const trx = await stack.db.transaction();
     try {
       await trx.raw(`SELECT id FROM ${TABLE} WHERE id = ? FOR UPDATE`, [id]);
-      const started = Date.now();
+      const started = performance.now();
       const answer = await stack.rpc('credentials.refresh', { credential_id: id });
-      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(performance.now() - started).toBeLessThan(3_000);
       expect(answer.error?.code).toBe(-32006);
       expect(answer.error?.message).toMatch(/SQLSTATE 55P03/);
     } finally {

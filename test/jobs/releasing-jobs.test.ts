@@ -108,7 +108,7 @@ describe('a sidecar stopped during a background pull', () => {
       (found) => found.some((lock) => lock.what === `queue:calendar:${calendarId}`),
       { what: 'the pull running' },
     );
-    const killedAt = Date.now();
+    const killedAt = performance.now();
     await stack.replaceSidecar('SIGKILL');
     await stack.control('/latency', { ms: 0, endpoint: 'calendar' });
     await until(
@@ -116,7 +116,7 @@ describe('a sidecar stopped during a background pull', () => {
       (found) => !found.some((lock) => lock.locked_by === held?.locked_by),
       { what: "the killed runner's locks released" },
     );
-    const releasedMs = Date.now() - killedAt;
+    const releasedMs = performance.now() - killedAt;
     await until(
       () => pulledEvents(db, calendarId),
       (count) => count === 1,

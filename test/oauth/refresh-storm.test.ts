@@ -39,9 +39,9 @@ async function storm(ids: readonly number[], callers: number) {
       ),
     ),
   );
-  const started = Date.now();
+  const started = performance.now();
   const answers = await Promise.all(calls);
-  return { answers, ms: Date.now() - started };
+  return { answers, ms: performance.now() - started };
 }
 
 function tally(answers: ReadonlyArray<{ result?: unknown; error?: { code: number } }>) {
@@ -125,11 +125,11 @@ describe('a replica killed (SIGKILL) while it refreshes', () => {
     await killStack.sidecar.stop('SIGKILL');
     await doomed;
     await killStack.control('/latency', { endpoint: 'token', ms: 0 });
-    const started = Date.now();
+    const started = performance.now();
     const answer = await call(survivor.url, 'credentials.get_access_token', params);
     expect(answer.error).toBeUndefined();
     expect(answer.result.access_token).toEqual(expect.any(String));
     // The lease lives 5 s unless extended: the survivor waits at most that long.
-    expect(Date.now() - started).toBeLessThan(7_000);
+    expect(performance.now() - started).toBeLessThan(7_000);
   });
 });

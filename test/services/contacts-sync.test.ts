@@ -336,14 +336,14 @@ describe('the contacts sync between Tryton parties and Google Contacts', () => {
     await s.quiet();
     await s.addAtGoogle([{ names: [{ unstructuredName: 'Waiting For Tryton' }] }]);
     const { call } = await import('../support/rpc.js');
-    const started = Date.now();
+    const started = performance.now();
     const answer = await call(other.url, 'contacts.sync', {
       database: s.stack.database,
       credential_id: s.credentialId,
     });
     expect(answer.error).toMatchObject({ code: -32012, data: { type: 'tryton_unreachable' } });
     expect(answer.error?.message).toMatch(/no answer within 0.5 s/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     await other.stop();
     for (const socket of sockets) socket.destroy();
     silent.close();

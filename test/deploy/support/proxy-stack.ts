@@ -137,12 +137,12 @@ function spawnChild(command: string, args: string[], env: NodeJS.ProcessEnv): Ch
 }
 
 async function waitFor(what: string, child: Child, probe: () => Promise<boolean>, ms = 60_000) {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   for (;;) {
     if (child.child.exitCode !== null)
       throw new Error(`${what} exited with ${child.child.exitCode}:\n${child.output()}`);
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline)
+    if (performance.now() > deadline)
       throw new Error(`${what} did not answer within ${ms / 1000} s:\n${child.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
