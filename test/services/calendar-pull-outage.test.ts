@@ -78,7 +78,12 @@ it('answers -32006, and the calendar says failing once the database is back', as
   expect(failing.last_error).toMatch(
     /^The database was unavailable during the pull \(.+\); it is pulled again later\.$/,
   );
-  expect(stack.logs()).toContain('failure of an earlier pull recorded');
+  // Logged once the write has committed, and read from the sidecar's output after the row shows it.
+  await until(
+    async () => stack.logs().includes('failure of an earlier pull recorded'),
+    (logged) => logged,
+    { what: 'the recorded failure logged' },
+  );
 
   // The next pull that ends says ok again.
   expect((await stack.rpc('calendar.sync', { credential_id: credentialId })).result).toMatchObject({
